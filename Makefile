@@ -1,0 +1,45 @@
+# The two commands of the README: `make run` and `make test`. Everything else supports them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app wsgi
+PORT ?= 5000
+
+.PHONY: run test setup assets lint clean
+
+run: setup ## set up, migrate, load demo data, serve on http://127.0.0.1:$(PORT)
+	$(FLASK) db upgrade
+	$(FLASK) demo
+	@echo "Absah: http://127.0.0.1:$(PORT)"
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+test: setup ## set up and run the whole suite (PostgreSQL too when PORTAL_TEST_DATABASE_URL is set)
+	@if [ -z "$$PORTAL_TEST_DATABASE_URL" ]; then \
+	  echo "PostgreSQL part skipped: set PORTAL_TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test to run it"; fi
+	@$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
+	  if [ $$status -eq 5 ]; then echo "pytest collected no tests: that is a failure"; exit 1; fi; \
+	  exit $$status
+
+setup: $(VENV)/.installed assets
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	@touch $@
+
+# htmx comes from the npm registry, pinned by package-lock.json, copied into static/vendor/.
+# Without npm the portal still works: every page is a plain HTML form first.
+assets: static/vendor/htmx.min.js
+
+static/vendor/htmx.min.js: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1 && npm ci --no-audit --no-fund --silent; then \
+	  mkdir -p static/vendor && cp node_modules/htmx.org/dist/htmx.min.js $@; \
+	else echo "npm unavailable or offline: htmx not installed; pages work without JavaScript"; fi
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor instance .pytest_cache

@@ -1,0 +1,145 @@
+"""Command-line interface under ``flask --app wsgi``: db, sop, demo, audit."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from portal import operations
+from portal.audit import verify_chain
+from portal.db import migrate, pending_migrations
+from portal.models import SopVersion
+from portal.sop.spec import SopError, load_sop_file
+from portal.storage import Storage
+
+__all__ = ["init_app"]
+
+db_cli = AppGroup("db", help="Database schema.")
+sop_cli = AppGroup("sop", help="SOP definitions: validate, import, list.")
+audit_cli = AppGroup("audit", help="The hash-chained audit trail.")
+
+
+@db_cli.command("upgrade")
+def db_upgrade():
+    """Apply pending migrations."""
+    applied = migrate(current_app.extensions["database"])
+    click.echo(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
+
+
+@db_cli.command("status")
+def db_status():
+    """List migrations not yet applied."""
+    pending = pending_migrations(current_app.extensions["database"])
+    click.echo("pending: " + ", ".join(pending) if pending else "schema is up to date")
+
+
+@sop_cli.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def sop_validate(files):
+    """Check SOP files; print every problem (file:line: key: reason); exit 1 if any."""
+    failed = False
+    for name in files:
+        try:
+            spec = load_sop_file(name)
+        except SopError as exc:
+            failed = True
+            for issue in exc.issues:
+                click.echo(issue.format(name), err=True)
+        except OSError as exc:
+            failed = True
+            click.echo(f"{name}: cannot read: {exc.strerror}", err=True)
+        else:
+            click.echo(f"{name}: OK: {spec.code} v{spec.version}, {len(spec.steps)} steps, "
+                       f"total {spec.total_label()}")
+    sys.exit(1 if failed else 0)
+
+
+@sop_cli.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+def sop_import(files):
+    """Validate and store SOP files as new versions."""
+    failed = False
+    for name in files:
+        try:
+            version = operations.import_sop(Path(name).read_text(encoding="utf-8"), name)
+        except SopError as exc:
+            failed = True
+            for issue in exc.issues:
+                click.echo(issue.format(name), err=True)
+        except operations.OperationError as exc:
+            failed = True
+            click.echo(str(exc), err=True)
+        else:
+            click.echo(f"{name}: imported {version.code} v{version.version}")
+    sys.exit(1 if failed else 0)
+
+
+@sop_cli.command("list")
+def sop_list():
+    """The active SOPs: code, version, agency, steps, total standard time."""
+    rows = SopVersion.catalogue()
+    if not rows:
+        click.echo("no SOPs imported (run: flask --app wsgi demo)")
+        return
+    click.echo(f"{'code':28} {'ver':>3} {'agency':22} {'steps':>5}  total standard time")
+    for version in rows:
+        spec = version.spec
+        click.echo(f"{spec.code:28} {spec.version:>3} {version.agency.code:22} "
+                   f"{len(spec.steps):>5}  {spec.total_label()} ({spec.total_minutes} min)")
+
+
+@click.group("demo", invoke_without_command=True, help="Load demo data, or walk an SOP.")
+@click.pass_context
+def demo_cli(ctx):
+    """Without a subcommand: create the demo agencies, accounts and SOPs, print the accounts."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from portal.demo import load_demo
+
+    password = current_app.config["DEMO_PASSWORD"]
+    accounts = load_demo(password)
+    click.echo(f"Demo accounts (password for all: {password}):")
+    for account in accounts:
+        click.echo(f"  {account.email:48} {account.role}")
+
+
+@demo_cli.command("walk")
+@click.argument("sop_code")
+def demo_walk(sop_code):
+    """Run one file of SOP_CODE through every step as the demo officials; print its path."""
+    from portal.demo import walk
+
+    storage = Storage(current_app.config["STORAGE_DIR"])
+    try:
+        application, path = walk(sop_code, storage)
+    except operations.OperationError as exc:
+        click.echo(f"demo walk: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"{application.sop.spec.title}")
+    click.echo(f"file {application.registration_number}")
+    for step in path:
+        click.echo(f"  {step.ref:>4} {step.step:26} {step.by:46} {step.outcome:12} due {step.due}")
+    click.echo(f"final state: {application.status}")
+    sys.exit(0 if application.status == "completed" else 1)
+
+
+@audit_cli.command("verify")
+def audit_verify():
+    """Walk the audit chain; report the first broken link (exit 1)."""
+    report = verify_chain()
+    if report.ok:
+        click.echo(f"audit chain intact: {report.events} events")
+        return
+    click.echo(f"audit chain BROKEN at event {report.broken_at}: {report.reason} "
+               f"({report.events} events verified before it)", err=True)
+    sys.exit(1)
+
+
+def init_app(app: Flask) -> None:
+    """Attach the command groups to the app."""
+    for group in (db_cli, sop_cli, audit_cli, demo_cli):
+        app.cli.add_command(group)

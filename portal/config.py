@@ -1,0 +1,31 @@
+"""Configuration from environment variables, with embedded defaults for one machine."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+__all__ = ["load_config"]
+
+
+def _secret_key(instance: Path) -> str:
+    # Generated once per installation and kept in the instance folder, never in the code.
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load_config(instance: Path, environ=os.environ) -> dict:
+    """Settings for ``app.config``; every one can be set by a PORTAL_* variable (see README)."""
+    return {
+        "DATABASE_URL": environ.get("PORTAL_DATABASE_URL", f"sqlite:///{instance / 'absah.db'}"),
+        "BASE_URL": environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "STORAGE_DIR": environ.get("PORTAL_STORAGE_DIR", str(instance / "files")),
+        "SECRET_KEY": environ.get("PORTAL_SECRET_KEY") or _secret_key(instance),
+        "DEMO_PASSWORD": environ.get("PORTAL_DEMO_PASSWORD", "demo-absah-2026"),
+        "MAX_CONTENT_LENGTH": int(environ.get("PORTAL_MAX_UPLOAD_MB", "60")) * 1024 * 1024,
+    }

@@ -1,0 +1,50 @@
+"""Opening the database named by a URL, and applying the numbered migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from peewee import Database, PostgresqlDatabase, SqliteDatabase
+from playhouse.db_url import connect as connect_url
+from playhouse.migrations import Runner
+
+from portal.models import db
+
+__all__ = ["MIGRATIONS_DIR", "bind", "make_database", "migrate", "pending_migrations"]
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+# WAL lets readers work while one writer writes; IMMEDIATE takes the write lock at BEGIN,
+# so two writers queue (busy_timeout) instead of deadlocking on a lock upgrade.
+SQLITE_PRAGMAS = {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 10000,
+                  "synchronous": "normal"}
+
+
+def make_database(url: str) -> Database:
+    """A peewee database for ``sqlite:///path`` or ``postgresql://user@host:port/name``."""
+    if url.startswith("sqlite"):
+        path = url.split(":///", 1)[1] if ":///" in url else ":memory:"
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE",
+                              check_same_thread=False)
+    database = connect_url(url)
+    if not isinstance(database, PostgresqlDatabase):
+        raise ValueError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
+    return database
+
+
+def bind(database: Database) -> Database:
+    """Point the models' proxy at a database."""
+    db.initialize(database)
+    return database
+
+
+def migrate(database: Database) -> list[str]:
+    """Apply pending migrations in order; returns the names applied."""
+    return Runner(database, str(MIGRATIONS_DIR)).up()
+
+
+def pending_migrations(database: Database) -> list[str]:
+    """Names of migrations not yet applied."""
+    return [m.name for m in Runner(database, str(MIGRATIONS_DIR)).status() if not m.applied]

@@ -1,0 +1,345 @@
+"""The data model (peewee). Bound late: ``db`` is a proxy that ``portal.db.bind`` initialises.
+
+The schema itself is created only by the numbered migrations in ``migrations/``.
+Named queries live here as classmethods; state changes live in ``portal.operations``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from peewee import (
+    BooleanField,
+    CharField,
+    DatabaseProxy,
+    DateField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+__all__ = [
+    "Agency", "Application", "Assignment", "AuditEvent", "AuditHead", "Counter", "DayOff",
+    "Decision", "Document", "Position", "SopVersion", "Task", "User", "db", "utcnow",
+]
+
+db = DatabaseProxy()
+
+
+def utcnow() -> dt.datetime:
+    """The current time, aware, in UTC (every stored time is UTC)."""
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTimeField(DateTimeField):
+    """Stores aware datetimes as naive UTC and reads them back aware."""
+
+    def db_value(self, value):
+        if isinstance(value, dt.datetime):
+            if value.tzinfo is None:
+                raise ValueError("naive datetime: store times in UTC")
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return super().db_value(value)
+
+    def python_value(self, value):
+        value = super().python_value(value)
+        if isinstance(value, dt.datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value
+
+
+class JSONField(TextField):
+    """JSON in a text column: portable across SQLite and PostgreSQL."""
+
+    def db_value(self, value):
+        return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+    def python_value(self, value):
+        return None if value is None else json.loads(value)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+class Agency(BaseModel):
+    """A government office (instansi) that runs SOPs, or a partner office that acts in them."""
+
+    code = CharField(unique=True)
+    name = CharField()
+    government = CharField(default="")  # "Pemerintah Kabupaten Bangka"
+    city = CharField(default="")  # place name on letters
+    letterhead = JSONField(default=list)  # kop surat lines
+    timezone = CharField(default="Asia/Jakarta")
+    office_hours = JSONField(null=True)  # {"mon": "07:30-16:00", ...}; None: the national default
+    requires_account_approval = BooleanField(default=False)
+    supervisor_position = CharField(null=True)  # position key told when a task is overdue
+    created_at = UTCDateTimeField(default=utcnow)
+
+    def calendar(self):
+        """The agency's working-day calendar (its zone, hours and own days off)."""
+        from portal.calendar import WorkCalendar
+
+        days = [d.day for d in self.days_off]
+        return WorkCalendar.from_config(self.timezone, self.office_hours, days)
+
+
+class DayOff(BaseModel):
+    """A day the agency is closed beyond the public holidays (cuti bersama, local holidays)."""
+
+    agency = ForeignKeyField(Agency, backref="days_off", on_delete="CASCADE")
+    day = DateField()
+    name = CharField(default="")
+
+    class Meta:
+        indexes = ((("agency", "day"), True),)
+
+
+class User(BaseModel):
+    """Anyone who logs in: applicants (no positions), officials and agency administrators."""
+
+    email = CharField(unique=True)
+    name = CharField()
+    password_hash = CharField()
+    nip = CharField(null=True)  # civil-servant number, printed in signature blocks
+    phone = CharField(null=True)
+    agency = ForeignKeyField(Agency, null=True, backref="staff")  # home agency of officials
+    is_agency_admin = BooleanField(default=False)
+    email_verified_at = UTCDateTimeField(null=True)
+    approved_at = UTCDateTimeField(null=True)
+    active = BooleanField(default=True)
+    created_at = UTCDateTimeField(default=utcnow)
+
+    @classmethod
+    def by_email(cls, email: str) -> User | None:
+        return cls.get_or_none(cls.email == email.strip().lower())
+
+
+class Position(BaseModel):
+    """A jabatan in an agency (Kasi SDMK of Dinkes Bangka); the key matches SOP actor keys."""
+
+    agency = ForeignKeyField(Agency, backref="positions", on_delete="CASCADE")
+    key = CharField()
+    title = CharField()
+
+    class Meta:
+        indexes = ((("agency", "key"), True),)
+
+    @classmethod
+    def held_by(cls, user: User, on: dt.date) -> list[tuple[Position, str]]:
+        """(position, capacity) pairs the user holds on a date, directly or as Plh/Plt."""
+        rows = (Assignment.select(Assignment, cls).join(cls)
+                .where((Assignment.user == user)
+                       & (Assignment.starts_on.is_null() | (Assignment.starts_on <= on))
+                       & (Assignment.ends_on.is_null() | (Assignment.ends_on >= on))))
+        return [(row.position, row.capacity) for row in rows]
+
+
+class Assignment(BaseModel):
+    """A user holding a position: definitively, or acting (Plh/Plt) for a date range."""
+
+    CAPACITIES = ("definitive", "plh", "plt")
+
+    user = ForeignKeyField(User, backref="assignments", on_delete="CASCADE")
+    position = ForeignKeyField(Position, backref="assignments", on_delete="CASCADE")
+    capacity = CharField(default="definitive")
+    starts_on = DateField(null=True)
+    ends_on = DateField(null=True)
+    created_at = UTCDateTimeField(default=utcnow)
+
+    @classmethod
+    def holders(cls, position: Position, on: dt.date) -> list[tuple[User, str]]:
+        """(user, capacity) of everyone who may act for a position on a date."""
+        rows = (cls.select(cls, User).join(User)
+                .where((cls.position == position) & User.active
+                       & (cls.starts_on.is_null() | (cls.starts_on <= on))
+                       & (cls.ends_on.is_null() | (cls.ends_on >= on))))
+        return [(row.user, row.capacity) for row in rows]
+
+
+class SopVersion(BaseModel):
+    """One imported version of an SOP: its YAML source is the truth; the spec is derived."""
+
+    agency = ForeignKeyField(Agency, backref="sops")
+    code = CharField()
+    version = IntegerField()
+    title = CharField()
+    source = TextField()
+    sha256 = CharField()
+    active = BooleanField(default=True)
+    imported_at = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("code", "version"), True),)
+
+    @property
+    def spec(self):
+        """The validated spec (parsed once per process and source)."""
+        from portal.sop.registry import spec_from_source
+
+        return spec_from_source(self.source, self.sha256)
+
+    @classmethod
+    def current(cls, code: str) -> SopVersion | None:
+        """The active version new files of this SOP use."""
+        return (cls.select().where((cls.code == code) & cls.active)
+                .order_by(cls.version.desc()).first())
+
+    @classmethod
+    def catalogue(cls) -> list[SopVersion]:
+        """The active version of every SOP, by agency and code."""
+        return list(cls.select(cls, Agency).join(Agency).where(cls.active)
+                    .order_by(Agency.name, cls.code))
+
+
+class Application(BaseModel):
+    """One file (berkas): an applicant's case run by one SOP version."""
+
+    sop = ForeignKeyField(SopVersion, backref="applications")
+    agency = ForeignKeyField(Agency, backref="applications")
+    applicant = ForeignKeyField(User, backref="applications")
+    registration_number = CharField(unique=True, null=True)
+    tracking_code = CharField(unique=True)
+    form_data = JSONField(default=dict)
+    status = CharField(default="in_progress")  # cache of the engine's FileStatus
+    current_step = CharField(null=True)
+    resume_at = CharField(null=True)
+    submission_key = CharField(unique=True, null=True)  # makes a resent submit harmless
+    created_at = UTCDateTimeField(default=utcnow)
+    submitted_at = UTCDateTimeField(null=True)
+    closed_at = UTCDateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("agency", "status"), False), (("applicant", "created_at"), False))
+
+    def file_state(self):
+        from portal.sop.engine import FileState, FileStatus
+
+        return FileState(FileStatus(self.status), self.current_step, self.resume_at)
+
+
+class Document(BaseModel):
+    """An uploaded document; a re-upload adds a version, never overwrites."""
+
+    application = ForeignKeyField(Application, backref="documents", on_delete="CASCADE")
+    requirement = CharField()  # DocumentSpec.key
+    version = IntegerField()
+    filename = CharField()
+    media_type = CharField()
+    size = IntegerField()
+    sha256 = CharField()
+    storage_key = CharField()
+    uploaded_by = ForeignKeyField(User)
+    uploaded_at = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("application", "requirement", "version"), True),)
+
+    @classmethod
+    def latest_for(cls, application: Application) -> dict[str, Document]:
+        """The newest version of each requirement."""
+        latest: dict[str, Document] = {}
+        for doc in cls.select().where(cls.application == application).order_by(cls.version):
+            latest[doc.requirement] = doc
+        return latest
+
+
+class Task(BaseModel):
+    """Work waiting for one actor at one step, with its due time (the SLA clock)."""
+
+    application = ForeignKeyField(Application, backref="tasks", on_delete="CASCADE")
+    step_key = CharField()
+    actor_key = CharField()  # the SOP actor; for external parties, the recorder acts
+    position = ForeignKeyField(Position, null=True)  # who may act; None: the applicant
+    assignee = ForeignKeyField(User, null=True)  # the applicant, for the applicant's steps
+    kind = CharField(default="step")  # step | correction
+    status = CharField(default="open")  # open | done
+    opened_at = UTCDateTimeField(default=utcnow)
+    clock_started_at = UTCDateTimeField(default=utcnow)
+    due_at = UTCDateTimeField(null=True)
+    decided_at = UTCDateTimeField(null=True)
+    decided_by = ForeignKeyField(User, null=True)
+    outcome = CharField(null=True)
+
+    class Meta:
+        indexes = (
+            (("position", "status", "due_at"), False),
+            (("assignee", "status"), False),
+            (("application", "status"), False),
+        )
+
+    @classmethod
+    def open_for(cls, application: Application) -> Task | None:
+        return cls.get_or_none((cls.application == application) & (cls.status == "open"))
+
+    @classmethod
+    def inbox(cls, positions: list[Position]):
+        """Open tasks of these positions, the most urgent first."""
+        return (cls.select(cls, Application).join(Application)
+                .where((cls.status == "open") & cls.position.in_(positions))
+                .order_by(cls.due_at.asc(nulls="LAST"), cls.id))
+
+
+class Decision(BaseModel):
+    """What an actor decided on a task. Append-only: the file's history is this list."""
+
+    application = ForeignKeyField(Application, backref="decisions", on_delete="CASCADE")
+    task = ForeignKeyField(Task, unique=True)  # one decision per task, enforced by the database
+    step_key = CharField()
+    outcome = CharField()
+    effect = CharField()
+    actor = ForeignKeyField(User)
+    position = ForeignKeyField(Position, null=True)
+    capacity = CharField(null=True)  # definitive | plh | plt
+    note = TextField(default="")
+    data = JSONField(default=dict)  # per-document verdicts, recorded results
+    decided_at = UTCDateTimeField(default=utcnow)
+
+    @classmethod
+    def history(cls, application: Application) -> list[Decision]:
+        return list(cls.select().where(cls.application == application).order_by(cls.id))
+
+
+class Counter(BaseModel):
+    """A gap-free running number per scope, series and year (registrations, letters)."""
+
+    scope = CharField()
+    series = CharField()
+    year = IntegerField()
+    value = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("scope", "series", "year"), True),)
+
+
+class AuditEvent(BaseModel):
+    """One action, hash-chained to the one before it: a missing or edited row breaks the chain."""
+
+    seq = IntegerField(unique=True)
+    at = UTCDateTimeField(default=utcnow)
+    actor = ForeignKeyField(User, null=True)
+    action = CharField()
+    object_type = CharField(default="")
+    object_id = CharField(default="")
+    data = JSONField(default=dict)
+    prev_hash = CharField()
+    hash = CharField()
+
+    class Meta:
+        indexes = ((("object_type", "object_id"), False),)
+
+
+class AuditHead(BaseModel):
+    """The single row that holds the end of the chain; locking it orders concurrent writers."""
+
+    seq = IntegerField(default=0)
+    hash = CharField()
+
+
+ALL_MODELS = [Agency, DayOff, User, Position, Assignment, SopVersion, Application, Document,
+              Task, Decision, Counter, AuditEvent, AuditHead]

@@ -1,0 +1,582 @@
+"""Every state change of the portal, one transaction each: guard, transition, decision, audit.
+
+The CLI, the views and the tests all call these functions; nothing else writes state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from peewee import IntegrityError
+from werkzeug.security import generate_password_hash
+
+from portal import audit
+from portal.models import (
+    Agency,
+    Application,
+    Decision,
+    Document,
+    Position,
+    SopVersion,
+    Task,
+    User,
+    db,
+    utcnow,
+)
+from portal.numbering import next_value
+from portal.sop import engine
+from portal.sop.spec import (
+    ActionKind,
+    ActorKind,
+    DocumentSpec,
+    Effect,
+    SopSpec,
+    StepSpec,
+    load_sop,
+)
+from portal.storage import Storage
+
+__all__ = [
+    "AlreadyDecided", "NotFound", "OperationError", "PermissionDenied", "Upload", "ValidationError",
+    "acting_capacity", "approve_account", "decide", "import_sop", "register_applicant",
+    "submit_application", "verify_email",
+]
+
+
+class OperationError(Exception):
+    """An action that cannot be done; the message is fit to show to the user."""
+
+
+class NotFound(OperationError):
+    """The thing does not exist (or the user may not know that it does)."""
+
+
+class PermissionDenied(OperationError):
+    """The user may not do this."""
+
+
+class ValidationError(OperationError):
+    """Bad input; ``errors`` maps each field or document key to its message."""
+
+    def __init__(self, errors: Mapping[str, str]):
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+
+
+class AlreadyDecided(OperationError):
+    """Someone decided this task first; nothing was changed."""
+
+    def __init__(self, task: Task):
+        self.task = task
+        who = task.decided_by.name if task.decided_by_id else "someone"
+        when = task.decided_at.strftime("%Y-%m-%d %H:%M UTC") if task.decided_at else "earlier"
+        super().__init__(f"already decided by {who} at {when}; nothing was changed")
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file as received: its name, the media type the client claimed, and the bytes."""
+
+    filename: str
+    data: bytes
+    media_type: str = ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Accounts
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def register_applicant(email: str, name: str, password: str, phone: str | None = None) -> User:
+    """Create an applicant account (not yet verified, not yet approved)."""
+    email = (email or "").strip().lower()
+    errors = {}
+    if not _EMAIL.match(email):
+        errors["email"] = "Alamat e-mail tidak valid."
+    if not (name or "").strip():
+        errors["name"] = "Nama wajib diisi."
+    if len(password or "") < 10:
+        errors["password"] = "Kata sandi minimal 10 karakter."
+    if errors:
+        raise ValidationError(errors)
+    with db.atomic():
+        if User.by_email(email):
+            raise ValidationError({"email": "Alamat e-mail ini sudah terdaftar."})
+        try:
+            user = User.create(email=email, name=name.strip(), phone=phone,
+                               password_hash=generate_password_hash(password))
+        except IntegrityError:
+            raise ValidationError({"email": "Alamat e-mail ini sudah terdaftar."}) from None
+        audit.record(user, "account.registered", user)
+    return user
+
+
+def verify_email(user: User) -> User:
+    """Mark the user's e-mail address as confirmed (idempotent)."""
+    with db.atomic():
+        if user.email_verified_at is None:
+            user.email_verified_at = utcnow()
+            user.save()
+            audit.record(user, "account.email_verified", user)
+    return user
+
+
+def approve_account(admin: User, user: User) -> User:
+    """An agency administrator (or a holder of an SOP's activating position) approves an account."""
+    with db.atomic():
+        if not admin.is_agency_admin and not _holds_any(admin, _activating_positions()):
+            raise PermissionDenied("Anda tidak berwenang menyetujui akun.")
+        if user.approved_at is None:
+            user.approved_at = utcnow()
+            user.save()
+            audit.record(admin, "account.approved", user)
+    return user
+
+
+def _activating_positions() -> set[tuple[str, str]]:
+    """(agency code, position key) pairs that activate accounts in any active SOP."""
+    pairs = set()
+    for version in SopVersion.catalogue():
+        spec = version.spec
+        for step in spec.account_steps:
+            if step.action is ActionKind.ACTIVATE:
+                actor = spec.actor(step.actor)
+                pairs.add((actor.office or spec.agency, actor.key))
+    return pairs
+
+
+def _holds_any(user: User, pairs: set[tuple[str, str]]) -> bool:
+    for position, _capacity in Position.held_by(user, dt.date.today()):
+        if (position.agency.code, position.key) in pairs:
+            return True
+    return False
+
+
+# ---------------------------------------------------------------------------------------------
+# SOPs
+
+
+def import_sop(text: str, filename: str = "<upload>", actor: User | None = None) -> SopVersion:
+    """Validate and store an SOP version; the newest active version serves new files.
+
+    Importing the same source again returns the stored version unchanged.
+    """
+    spec = load_sop(text, filename)  # raises SopError with every issue
+    with db.atomic():
+        agency = Agency.get_or_none(Agency.code == spec.agency)
+        if agency is None:
+            raise OperationError(f"{filename}: agency {spec.agency!r} is not set up in the portal")
+        existing = SopVersion.get_or_none((SopVersion.code == spec.code)
+                                          & (SopVersion.version == spec.version))
+        if existing is not None:
+            if existing.sha256 == spec.source_sha256:
+                return existing
+            raise OperationError(f"{filename}: {spec.code} version {spec.version} already exists "
+                                 "with other content; raise the version number")
+        latest = SopVersion.current(spec.code)
+        if latest is not None and latest.version > spec.version:
+            raise OperationError(f"{filename}: version {spec.version} is older than the current "
+                                 f"version {latest.version}")
+        _check_positions(spec, filename)
+        version = SopVersion.create(agency=agency, code=spec.code, version=spec.version,
+                                    title=spec.title, source=text, sha256=spec.source_sha256)
+        audit.record(actor, "sop.imported", version, code=spec.code, version=spec.version)
+    return version
+
+
+def _check_positions(spec: SopSpec, filename: str) -> None:
+    """Every position actor must exist in its agency, or no one could ever act for it."""
+    missing = []
+    for actor in spec.actors:
+        if actor.kind is not ActorKind.POSITION:
+            continue
+        code = actor.office or spec.agency
+        agency = Agency.get_or_none(Agency.code == code)
+        if agency is None or not Position.select().where(
+                (Position.agency == agency) & (Position.key == actor.key)).exists():
+            missing.append(f"{actor.key} ({actor.title}) in {code}")
+    if missing:
+        raise OperationError(f"{filename}: positions not set up: {', '.join(missing)}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Files
+
+
+def submit_application(user: User, sop_code: str, form: Mapping[str, Any],
+                       uploads: Mapping[str, Upload], storage: Storage,
+                       submission_key: str | None = None, now: dt.datetime | None = None
+                       ) -> Application:
+    """Open and submit a file: validate form and documents, number it, hand it to step two.
+
+    A repeated ``submission_key`` (a double click, a resent request) returns the first file.
+    """
+    now = now or utcnow()
+    if submission_key:
+        earlier = Application.get_or_none(Application.submission_key == submission_key)
+        if earlier is not None:
+            if earlier.applicant_id != user.id:
+                raise PermissionDenied("Kunci pengiriman ini milik pengguna lain.")
+            return earlier
+    version = SopVersion.current(sop_code)
+    if version is None:
+        raise NotFound(f"Layanan {sop_code!r} tidak ditemukan.")
+    spec = version.spec
+    opening = spec.application_steps[0]
+    clean = _clean_form(spec, form)
+    _check_uploads(spec, opening, clean, uploads, existing={})
+    with db.atomic():
+        agency = version.agency
+        _ensure_may_open(user, spec, agency)
+        try:
+            application = Application.create(
+                sop=version, agency=agency, applicant=user, form_data=clean,
+                tracking_code=secrets.token_urlsafe(12), submission_key=submission_key,
+                status=engine.FileStatus.IN_PROGRESS.value, current_step=opening.key,
+                created_at=now, submitted_at=now)
+        except IntegrityError:
+            # The same submission_key won a race with us: hand back the file it made.
+            raise OperationError("Permohonan ini sudah dikirim; muat ulang halaman.") from None
+        year = agency.calendar().local(now).year
+        seq = next_value(agency.code, "registration", year)
+        application.registration_number = f"{agency.code.upper()}/REG/{year}/{seq:05d}"
+        application.save()
+        _store_uploads(application, uploads, user, storage, now)
+        audit.record(user, "application.submitted", application, sop=spec.code,
+                     version=spec.version, registration_number=application.registration_number)
+        task = _open_task(application, spec, engine.open_file(spec), now)
+        outcome = next(o for o in opening.outcomes if o.effect is Effect.FORWARD)
+        _apply(task, application, spec, user, None, None, outcome.key, "", {}, now)
+    return application
+
+
+def decide(task_id: int, user: User, outcome: str, note: str = "",
+           verdicts: Mapping[str, Mapping[str, Any]] | None = None,
+           form: Mapping[str, Any] | None = None, uploads: Mapping[str, Upload] | None = None,
+           storage: Storage | None = None, now: dt.datetime | None = None) -> Decision:
+    """Decide a task with one of the outcomes its step allows.
+
+    The first decision wins; a second one on the same task raises AlreadyDecided naming who
+    decided and when, and changes nothing.
+    """
+    now = now or utcnow()
+    uploads = uploads or {}
+    with db.atomic():
+        task = Task.get_or_none(Task.id == task_id)
+        if task is None:
+            raise NotFound("Tugas tidak ditemukan.")
+        application = task.application
+        spec = application.sop.spec
+        position, capacity = acting_capacity(user, task, application.agency)
+        if task.status != "open":
+            raise AlreadyDecided(task)
+        step = spec.step(task.step_key)
+        state = application.file_state()
+        if state.step != task.step_key:
+            raise OperationError("Halaman ini sudah usang; muat ulang.")
+        chosen = next((o for o in engine.outcomes_for(spec, state) if o.key == outcome), None)
+        if chosen is None:
+            allowed = ", ".join(o.key for o in engine.outcomes_for(spec, state))
+            raise ValidationError({"outcome": f"Pilihan {outcome!r} tidak tersedia di langkah "
+                                   f"ini (tersedia: {allowed})."})
+        if chosen.note_required and not (note or "").strip():
+            raise ValidationError({"note": "Alasan wajib diisi."})
+        clean_verdicts = _clean_verdicts(spec, step, application, verdicts, chosen)
+        if task.assignee_id is not None and (form is not None or uploads):
+            _apply_applicant_changes(application, spec, step, task, form, uploads, storage, user,
+                                     now)
+        taken = (Task.update(status="done", decided_at=now, decided_by=user, outcome=outcome)
+                 .where((Task.id == task.id) & (Task.status == "open")).execute())
+        if taken != 1:
+            raise AlreadyDecided(Task.get_by_id(task.id))
+        return _apply(task, application, spec, user, position, capacity, outcome, note,
+                      clean_verdicts, now, already_taken=True)
+
+
+def acting_capacity(user: User, task: Task, agency: Agency) -> tuple[Position | None, str | None]:
+    """(position, capacity) through which the user may act on the task; else PermissionDenied."""
+    if task.assignee_id is not None:
+        if task.assignee_id == user.id:
+            return None, None
+        raise PermissionDenied("Tugas ini bukan milik Anda.")
+    today = agency.calendar().local(utcnow()).date()
+    for position, capacity in Position.held_by(user, today):
+        if position.id == task.position_id:
+            return position, capacity
+    raise PermissionDenied("Jabatan Anda tidak memegang langkah ini.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Internals
+
+
+def _apply(task: Task, application: Application, spec: SopSpec, user: User,
+           position: Position | None, capacity: str | None, outcome: str, note: str,
+           data: dict, now: dt.datetime, already_taken: bool = False) -> Decision:
+    if not already_taken:
+        Task.update(status="done", decided_at=now, decided_by=user, outcome=outcome).where(
+            Task.id == task.id).execute()
+    transition = engine.advance(spec, application.file_state(), outcome, application.form_data)
+    decision = Decision.create(
+        application=application, task=task, step_key=task.step_key, outcome=outcome,
+        effect=transition.outcome.effect.value, actor=user, position=position,
+        capacity=capacity, note=(note or "").strip(), data=data, decided_at=now)
+    after = transition.after
+    application.status = after.status.value
+    application.current_step = after.step
+    application.resume_at = after.resume_at
+    if after.status.final:
+        application.closed_at = now
+    application.save()
+    audit.record(user, f"decision.{transition.outcome.effect.value}", application,
+                 step=task.step_key, outcome=outcome, capacity=capacity,
+                 to=after.step, skipped=list(transition.skipped))
+    if not after.status.final:
+        resumed_from = None
+        if transition.resumed:
+            resumed_from = _returned_task(application, after.step)
+        _open_task(application, spec, after, now,
+                   kind="correction" if transition.returned else "step",
+                   resumed_from=resumed_from)
+    return decision
+
+
+def _returned_task(application: Application, step_key: str) -> Task | None:
+    """The task whose return sent the file back, if the file now resumes at that same step."""
+    return (Task.select().join(Decision, on=(Decision.task == Task.id))
+            .where((Task.application == application) & (Task.step_key == step_key)
+                   & (Decision.effect == Effect.RETURN.value))
+            .order_by(Task.id.desc()).first())
+
+
+def _open_task(application: Application, spec: SopSpec, state: engine.FileState,
+               now: dt.datetime, kind: str = "step", resumed_from: Task | None = None) -> Task:
+    step = spec.step(state.step)
+    _actor_key, acting_key = engine.actor_of(spec, step.key)
+    acting = spec.actor(acting_key)
+    position = assignee = None
+    if acting.kind is ActorKind.APPLICANT:
+        assignee = application.applicant
+    else:
+        code = acting.office or spec.agency
+        position = (Position.select().join(Agency)
+                    .where((Agency.code == code) & (Position.key == acting.key)).first())
+        if position is None:
+            raise OperationError(f"Jabatan {acting.title} ({acting.key}) belum diatur di {code}.")
+    calendar = application.agency.calendar()
+    if resumed_from is not None and resumed_from.due_at is not None and step.time is not None:
+        # The clock of the step that returned the file resumes where it stopped.
+        due = calendar.resume_due(resumed_from.clock_started_at, resumed_from.due_at,
+                                  resumed_from.decided_at, now, step.time)
+    elif step.until_field:
+        due = _end_of_date(calendar, application.form_data.get(step.until_field))
+    elif step.time is not None and not (kind == "correction" and step.time.amount == 0):
+        due = calendar.due(now, step.time)
+    else:
+        due = None
+    task = Task.create(application=application, step_key=step.key, actor_key=acting.key,
+                       position=position, assignee=assignee, kind=kind, status="open",
+                       opened_at=now, clock_started_at=now, due_at=due)
+    return task
+
+
+def _end_of_date(calendar, value) -> dt.datetime | None:
+    try:
+        day = dt.date.fromisoformat(str(value))
+    except ValueError:
+        return None
+    local_end = dt.datetime.combine(day, dt.time(23, 59), tzinfo=calendar.tzinfo())
+    return local_end.astimezone(dt.UTC)
+
+
+def _ensure_may_open(user: User, spec: SopSpec, agency: Agency) -> None:
+    initiator = spec.initiator
+    if initiator.kind is ActorKind.APPLICANT:
+        # Every applicant confirms their e-mail, whatever the SOP says: notices go there.
+        if user.email_verified_at is None:
+            raise PermissionDenied("Konfirmasi alamat e-mail Anda terlebih dahulu.")
+        if (spec.requires_account_approval or agency.requires_account_approval) \
+                and user.approved_at is None:
+            raise PermissionDenied("Akun Anda belum disetujui petugas.")
+        return
+    today = agency.calendar().local(utcnow()).date()
+    code = initiator.office or spec.agency
+    for position, _capacity in Position.held_by(user, today):
+        if position.key == initiator.key and position.agency.code == code:
+            return
+    raise PermissionDenied(f"Hanya {initiator.title} yang dapat memulai berkas ini.")
+
+
+def _clean_form(spec: SopSpec, form: Mapping[str, Any]) -> dict[str, str]:
+    """Keep the fields that apply, checked; raises ValidationError listing every problem."""
+    raw = {k: str(v).strip() for k, v in (form or {}).items() if v is not None}
+    clean: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    for field in spec.fields:
+        if not field.applies(raw):
+            continue
+        value = raw.get(field.key, "")
+        if not value:
+            if field.required:
+                errors[field.key] = f"{field.label} wajib diisi."
+            continue
+        problem = _field_problem(field.type, value, field.choices)
+        if problem:
+            errors[field.key] = problem
+        clean[field.key] = value
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def _field_problem(kind: str, value: str, choices) -> str | None:
+    if kind == "choice" and value not in {v for v, _ in choices}:
+        return "Pilih salah satu pilihan yang tersedia."
+    if kind == "date":
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError:
+            return "Tanggal tidak valid (format TTTT-BB-HH)."
+    if kind == "number" and not re.fullmatch(r"-?\d+([.,]\d+)?", value):
+        return "Isi dengan angka."
+    if kind == "email" and not _EMAIL.match(value):
+        return "Alamat e-mail tidak valid."
+    if kind == "nik" and not re.fullmatch(r"\d{16}", value):
+        return "NIK terdiri dari 16 angka."
+    if kind == "phone" and not re.fullmatch(r"\+?[\d\s-]{8,20}", value):
+        return "Nomor telepon tidak valid."
+    return None
+
+
+_MAGIC = {
+    "application/pdf": (b"%PDF-",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+}
+_ZIP = b"PK\x03\x04"
+
+
+def _sniff(data: bytes, allowed: tuple[str, ...]) -> str | None:
+    """The media type the bytes really are, among the allowed ones (clients can lie)."""
+    for media_type in allowed:
+        prefixes = _MAGIC.get(media_type, (_ZIP,))
+        if any(data.startswith(p) for p in prefixes):
+            return media_type
+    return None
+
+
+def _documents_for_step(spec: SopSpec, step: StepSpec, form) -> list[DocumentSpec]:
+    opening = spec.application_steps[0].key
+    return [d for d in spec.documents
+            if (d.step or opening) == step.key and d.applies(form)]
+
+
+def _check_uploads(spec: SopSpec, step: StepSpec, form, uploads: Mapping[str, Upload],
+                   existing: Mapping[str, Document], must_replace=frozenset()) -> None:
+    errors: dict[str, str] = {}
+    wanted = {d.key: d for d in _documents_for_step(spec, step, form)}
+    for key in uploads:
+        if key not in wanted:
+            errors[key] = "Dokumen ini tidak diminta pada langkah ini."
+    for key, doc in wanted.items():
+        upload = uploads.get(key)
+        if upload is None or not upload.data:
+            if doc.required and key not in existing:
+                errors[key] = f"{doc.label} wajib diunggah."
+            elif key in must_replace:
+                errors[key] = f"{doc.label} dikembalikan untuk perbaikan: unggah versi baru."
+            continue
+        if len(upload.data) > doc.max_size_mb * 1024 * 1024:
+            errors[key] = f"{doc.label} melebihi {doc.max_size_mb} MB."
+        elif _sniff(upload.data, doc.media_types) is None:
+            errors[key] = f"{doc.label} harus berupa berkas {', '.join(doc.media).upper()}."
+    if errors:
+        raise ValidationError(errors)
+
+
+def _store_uploads(application: Application, uploads: Mapping[str, Upload], user: User,
+                   storage: Storage, now: dt.datetime) -> None:
+    spec = application.sop.spec
+    known = {d.key: d for d in spec.documents}
+    latest = Document.latest_for(application)
+    for key, upload in uploads.items():
+        if not upload.data:
+            continue
+        key_, digest = storage.put(upload.data)
+        media_type = _sniff(upload.data, known[key].media_types)
+        version = latest[key].version + 1 if key in latest else 1
+        document = Document.create(
+            application=application, requirement=key, version=version,
+            filename=_safe_name(upload.filename), media_type=media_type, size=len(upload.data),
+            sha256=digest, storage_key=key_, uploaded_by=user, uploaded_at=now)
+        audit.record(user, "document.uploaded", document, requirement=key, version=version,
+                     sha256=digest)
+
+
+def _safe_name(filename: str) -> str:
+    name = re.sub(r"[^\w.\- ]+", "_", (filename or "dokumen").rsplit("/", 1)[-1]).strip()
+    return name[:120] or "dokumen"
+
+
+def _apply_applicant_changes(application: Application, spec: SopSpec, step: StepSpec,
+                             task: Task, form, uploads, storage: Storage | None, user: User,
+                             now: dt.datetime) -> None:
+    """Corrections and later uploads by the applicant, checked like the first submission."""
+    if uploads and storage is None:
+        raise OperationError("storage is required to accept uploads")
+    merged = dict(application.form_data)
+    if form is not None:
+        merged = _clean_form(spec, {**merged, **form})
+    must_replace = frozenset()
+    if task.kind == "correction":
+        must_replace = _failed_documents(application)
+    latest = Document.latest_for(application)
+    _check_uploads(spec, step, merged, uploads, latest, must_replace)
+    if merged != application.form_data:
+        application.form_data = merged
+        application.save()
+        audit.record(user, "application.corrected", application, fields=sorted(form or {}))
+    if uploads:
+        _store_uploads(application, uploads, user, storage, now)
+
+
+def _failed_documents(application: Application) -> frozenset[str]:
+    """Documents judged not complete by the decision that returned the file."""
+    last = (Decision.select().where((Decision.application == application)
+                                    & (Decision.effect == Effect.RETURN.value))
+            .order_by(Decision.id.desc()).first())
+    if last is None:
+        return frozenset()
+    verdicts = (last.data or {}).get("verdicts", {})
+    return frozenset(k for k, v in verdicts.items() if not v.get("complete", True))
+
+
+def _clean_verdicts(spec: SopSpec, step: StepSpec, application: Application, verdicts,
+                    chosen) -> dict:
+    """Per-document verdicts of a checking step: known documents only; a forward needs all ok."""
+    if not verdicts:
+        return {}
+    judged = set(step.documents) or {d.key for d in spec.documents}
+    errors: dict[str, str] = {}
+    clean = {}
+    for key, verdict in verdicts.items():
+        if key not in judged:
+            errors[key] = "Dokumen ini tidak diperiksa di langkah ini."
+            continue
+        complete = bool(verdict.get("complete"))
+        note = str(verdict.get("note") or "").strip()
+        if not complete and not note:
+            errors[key] = "Sebutkan apa yang kurang."
+        clean[key] = {"complete": complete, "note": note}
+    if chosen.effect is Effect.FORWARD and any(not v["complete"] for v in clean.values()):
+        errors["outcome"] = "Ada dokumen yang belum lengkap: kembalikan berkas untuk perbaikan."
+    if errors:
+        raise ValidationError(errors)
+    return {"verdicts": clean}
+

@@ -1,0 +1,108 @@
+"""Fixtures: an app per test on a fresh database (SQLite, and PostgreSQL when configured)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+
+import pytest
+from werkzeug.security import generate_password_hash
+
+PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
+
+BACKENDS = [
+    "sqlite",
+    pytest.param("postgresql", marks=[
+        pytest.mark.postgres,
+        pytest.mark.skipif(not PG_URL, reason="PostgreSQL part skipped: "
+                           "PORTAL_TEST_DATABASE_URL is not set"),
+    ]),
+]
+
+
+def _pg_admin(statement: str) -> None:
+    from portal.db import make_database
+
+    database = make_database(PG_URL)
+    database.connect()
+    database.execute_sql(statement)
+    database.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path):
+    """A URL to an empty database: a temp SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    _pg_admin(f'CREATE SCHEMA "{schema}"')
+    joiner = "&" if "?" in PG_URL else "?"
+    yield f"{PG_URL}{joiner}options=-c%20search_path%3D{schema}"
+    _pg_admin(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def app(database_url, tmp_path, monkeypatch):
+    """The portal on a migrated, empty database, inside an app context."""
+    from portal import create_app
+    from portal.db import migrate
+
+    monkeypatch.setenv("PORTAL_INSTANCE_DIR", str(tmp_path / "instance"))
+    app = create_app({
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "STORAGE_DIR": str(tmp_path / "files"),
+        "SECRET_KEY": "test-secret",
+        "BASE_URL": "http://portal.test",
+        "DEMO_PASSWORD": "demo-test-password",
+    })
+    database = app.extensions["database"]
+    migrate(database)
+    with app.app_context():
+        yield app
+    database.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def storage(app):
+    from portal.storage import Storage
+
+    return Storage(app.config["STORAGE_DIR"])
+
+
+@pytest.fixture
+def demo(app):
+    """The demo agencies, positions, accounts and the five seed SOPs."""
+    from portal.demo import load_demo
+
+    return load_demo(app.config["DEMO_PASSWORD"])
+
+
+@pytest.fixture
+def make_applicant(app):
+    """A factory of applicant accounts: verified and approved unless told otherwise."""
+    from portal.models import User
+
+    counter = iter(range(1, 10_000))
+
+    def make(verified=True, approved=True, name="Pemohon Uji"):
+        n = next(counter)
+        now = dt.datetime.now(dt.UTC)
+        return User.create(email=f"pemohon{n}@uji.test", name=f"{name} {n}",
+                           password_hash=generate_password_hash("x" * 12, method="pbkdf2:sha256:1"),
+                           email_verified_at=now if verified else None,
+                           approved_at=now if approved else None)
+
+    return make
