@@ -4,6 +4,8 @@ and ``walk``, which runs one file of an SOP through every step as those accounts
 from __future__ import annotations
 
 import datetime as dt
+import struct
+import zlib
 from dataclasses import dataclass
 
 from werkzeug.security import generate_password_hash
@@ -38,7 +40,8 @@ AGENCIES = (
     dict(code="dinkes-malang", name="Dinas Kesehatan Kabupaten Malang",
          government="Pemerintah Kabupaten Malang", city="Kepanjen", timezone="Asia/Jakarta",
          letterhead=["PEMERINTAH KABUPATEN MALANG", "DINAS KESEHATAN"]),
-    dict(code="bpsdm-kalbar", name="Badan Pengembangan Sumber Daya Manusia Provinsi Kalimantan Barat",
+    dict(code="bpsdm-kalbar",
+         name="Badan Pengembangan Sumber Daya Manusia Provinsi Kalimantan Barat",
          government="Pemerintah Provinsi Kalimantan Barat", city="Pontianak",
          timezone="Asia/Pontianak",
          letterhead=["PEMERINTAH PROVINSI KALIMANTAN BARAT",
@@ -149,6 +152,18 @@ def sample_pdf(text: str = "Dokumen contoh Absah") -> bytes:
     return bytes(out)
 
 
+def sample_png(width: int = 30, height: int = 40) -> bytes:
+    """A small, valid grey PNG (for demo photo uploads)."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (struct.pack(">I", len(body)) + kind + body
+                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+
+    rows = b"".join(b"\x00" + b"\xb0" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+            + chunk(b"IEND", b""))
+
+
 def sample_form(spec, today: dt.date) -> dict[str, str]:
     """Plausible answers for every field of an SOP's form."""
     values = {}
@@ -178,6 +193,8 @@ def sample_uploads(spec, step_key: str, form) -> dict[str, operations.Upload]:
         if (doc.step or opening) == step_key and doc.applies(form):
             if "pdf" in doc.media:
                 uploads[doc.key] = operations.Upload(f"{doc.key}.pdf", sample_pdf(doc.label))
+            elif "png" in doc.media:
+                uploads[doc.key] = operations.Upload(f"{doc.key}.png", sample_png())
     return uploads
 
 

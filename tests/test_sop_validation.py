@@ -75,7 +75,8 @@ def test_all_problems_are_reported_at_once():
 
 
 def test_cli_validate_exits_1_with_messages(runner):
-    result = runner.invoke(args=["sop", "validate", str(FIXTURES / "broken" / "dangling_step.yaml")])
+    path = FIXTURES / "broken" / "dangling_step.yaml"
+    result = runner.invoke(args=["sop", "validate", str(path)])
     assert result.exit_code == 1
     assert "dangling_step.yaml:" in result.output and "steps[2].outcomes[1].to" in result.output
 

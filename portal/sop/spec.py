@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from portal.duration import Duration, DurationError, parse_duration, total_minutes
+from portal.duration import Duration, DurationError, Unit, parse_duration, total_minutes
 
 __all__ = [
     "ActionKind", "ActorKind", "ActorSpec", "Condition", "DocumentSpec", "Effect", "FieldSpec",
@@ -322,10 +322,27 @@ class SopSpec:
         return total_minutes(self.stated_times)
 
     def total_label(self) -> str:
-        """The total standard time as the SOP states it, else the sum of what it states."""
+        """The total standard time as the SOP states it, else its stated times added per unit.
+
+        Units are not converted into each other when the SOP gives no total: a month of an
+        outside party and fifteen office minutes do not add up to a meaningful number.
+        """
         if self.header.total_time is not None:
             return self.header.total_time.label_id()
-        return f"{self.total_minutes} menit"
+        sums: dict[Unit, int] = {}
+        for duration in self.stated_times:
+            sums[duration.unit] = sums.get(duration.unit, 0) + duration.amount
+        minutes = sums.pop(Unit.MINUTES, 0) + 60 * sums.pop(Unit.HOURS, 0)
+        parts = [Duration(sums[u], u).label_id() for u in
+                 (Unit.MONTHS, Unit.DAYS, Unit.WORKING_DAYS) if sums.get(u)]
+        if minutes >= 60:
+            parts.append(Duration(minutes // 60, Unit.HOURS).label_id())
+        if minutes % 60:
+            parts.append(Duration(minutes % 60, Unit.MINUTES).label_id())
+        label = " + ".join(parts) or "tidak dinyatakan"
+        if any(s.time is None and s.until_field is None for s in self.application_steps):
+            label += " (sebagian langkah tanpa waktu standar)"
+        return label
 
     def to_data(self) -> dict:
         """Plain data (dicts, lists, strings), e.g. for JSON."""
