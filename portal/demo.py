@@ -12,8 +12,8 @@ from werkzeug.security import generate_password_hash
 
 from portal import audit, operations
 from portal.models import Agency, Application, Assignment, Position, SopVersion, Task, User, db
-from portal.sop.registry import seed_files
-from portal.sop.spec import ActorKind, Effect, load_sop_file
+from portal.sop.registry import seed_files, sha256_hex, spec_from_source
+from portal.sop.spec import ActorKind, Effect
 from portal.storage import Storage
 
 __all__ = ["AGENCIES", "DEMO_APPLICANT", "WalkStep", "load_demo", "sample_pdf", "walk"]
@@ -79,8 +79,8 @@ def load_demo(password: str) -> list[DemoAccount]:
             if agency is None:
                 agency = Agency.create(**spec)
                 audit.record(None, "agency.created", agency, code=agency.code)
-        specs = [load_sop_file(path) for path in seed_files()]
-        for spec in specs:
+        sources = [path.read_text(encoding="utf-8") for path in seed_files()]
+        for spec in (spec_from_source(text, sha256_hex(text)) for text in sources):
             for actor in spec.actors:
                 if actor.kind is not ActorKind.POSITION:
                     continue
@@ -113,8 +113,8 @@ def load_demo(password: str) -> list[DemoAccount]:
                                email_verified_at=now, approved_at=now)
             audit.record(None, "account.created", user, demo=True)
         accounts.append(DemoAccount(DEMO_APPLICANT, "Siti Pemohon", "Pemohon"))
-        for path in seed_files():
-            operations.import_sop(path.read_text(encoding="utf-8"), str(path.name))
+        for path, text in zip(seed_files(), sources, strict=True):
+            operations.import_sop(text, path.name)
     # De-duplicate (several SOPs may share a position) while keeping the order.
     seen, unique = set(), []
     for account in accounts:

@@ -30,14 +30,15 @@ from portal.models import (
 )
 from portal.numbering import next_value
 from portal.sop import engine
+from portal.sop.registry import sha256_hex, spec_from_source
 from portal.sop.spec import (
     ActionKind,
     ActorKind,
     DocumentSpec,
     Effect,
+    SopError,
     SopSpec,
     StepSpec,
-    load_sop,
 )
 from portal.storage import Storage
 
@@ -167,7 +168,10 @@ def import_sop(text: str, filename: str = "<upload>", actor: User | None = None)
 
     Importing the same source again returns the stored version unchanged.
     """
-    spec = load_sop(text, filename)  # raises SopError with every issue
+    try:
+        spec = spec_from_source(text, sha256_hex(text))
+    except SopError as exc:  # name the file the user gave, not the cache key
+        raise SopError(filename, exc.issues) from None
     with db.atomic():
         agency = Agency.get_or_none(Agency.code == spec.agency)
         if agency is None:

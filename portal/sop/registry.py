@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 from pathlib import Path
 
 from portal.sop.spec import SopSpec, load_sop
 
-__all__ = ["SEEDS_DIR", "seed_files", "spec_from_source"]
+__all__ = ["SEEDS_DIR", "seed_files", "sha256_hex", "spec_from_source"]
 
 SEEDS_DIR = Path(__file__).resolve().parent / "seeds"
 
@@ -15,6 +16,11 @@ SEEDS_DIR = Path(__file__).resolve().parent / "seeds"
 def seed_files() -> list[Path]:
     """The YAML files of the SOPs the portal ships with."""
     return sorted(SEEDS_DIR.glob("*.yaml"))
+
+
+def sha256_hex(text: str) -> str:
+    """The SHA-256 of an SOP source, as stored with each version."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @lru_cache(maxsize=256)

@@ -9,6 +9,7 @@ The format is documented for agencies in ``docs/sop-format.md``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 from collections.abc import Mapping
@@ -394,7 +395,7 @@ def load_sop_file(path) -> SopSpec:
 def load_sop(text: str, filename: str = "<sop>") -> SopSpec:
     """Load and validate SOP YAML text; raises SopError naming file, line, key and reason."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
@@ -407,10 +408,11 @@ def load_sop(text: str, filename: str = "<sop>") -> SopSpec:
     spec = reader.sop(data)
     if reader.issues:
         raise SopError(filename, reader.issues)
-    return spec.__class__(**{**spec.__dict__, "source_sha256": hashlib.sha256(
-        text.encode("utf-8")).hexdigest()})
+    return dataclasses.replace(spec, source_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
 
 
+# libyaml's parser when available (about 20x faster); the same nodes and line marks either way.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _CONSTRUCTOR = yaml.SafeLoader("")  # builds scalars exactly as yaml.safe_load would
 
 
