@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the Flask app; ``test_config`` overrides settings (tests use it)."""
-    from portal import cli, views
+    from portal import cli, mailer, views
     from portal.config import load_config
     from portal.db import bind, make_database
     from portal.models import db
@@ -41,6 +41,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         if not db.is_closed():
             db.close()
 
+    from portal.settings import settings
+
+    settings.configure(app.config["BASE_URL"], app.config["SECRET_KEY"])
+    mailer.init_app(app)
     views.init_app(app)
     cli.init_app(app)
     return app

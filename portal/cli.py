@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -21,6 +22,41 @@ __all__ = ["init_app"]
 db_cli = AppGroup("db", help="Database schema.")
 sop_cli = AppGroup("sop", help="SOP definitions: validate, import, list.")
 audit_cli = AppGroup("audit", help="The hash-chained audit trail.")
+outbox_cli = AppGroup("outbox", help="The e-mail outbox.")
+sla_cli = AppGroup("sla", help="Standard times (SLA).")
+
+
+@outbox_cli.command("send")
+@click.option("--loop", is_flag=True, help="Keep running as a worker.")
+@click.option("--interval", default=5.0, show_default=True, help="Seconds between drains.")
+def outbox_send(loop, interval):
+    """Deliver pending e-mails (once, or as a worker with --loop)."""
+    from portal.mailer import deliver
+    from portal.models import OutboxMessage
+
+    while True:
+        report = deliver()
+        if report is None:
+            kept = OutboxMessage.select().where(OutboxMessage.status == "pending").count()
+            click.echo(f"no SMTP server configured (PORTAL_MAIL_SERVER): {kept} message(s) "
+                       "kept in the outbox", err=True)
+            sys.exit(1)
+        if report.sent or report.retried or report.failed or not loop:
+            click.echo(f"sent {report.sent}, to retry {report.retried}, failed {report.failed}")
+        if not loop:
+            return
+        time.sleep(interval)
+
+
+@sla_cli.command("remind")
+def sla_remind():
+    """Queue near-due and overdue reminders (each at most once), then deliver them."""
+    from portal.mailer import deliver
+    from portal.reminders import send_reminders
+
+    report = send_reminders()
+    click.echo(f"reminders: {report.near_due} near due, {report.overdue} overdue")
+    deliver()
 
 
 @db_cli.command("upgrade")
@@ -141,5 +177,5 @@ def audit_verify():
 
 def init_app(app: Flask) -> None:
     """Attach the command groups to the app."""
-    for group in (db_cli, sop_cli, audit_cli, demo_cli):
+    for group in (db_cli, sop_cli, audit_cli, outbox_cli, sla_cli, demo_cli):
         app.cli.add_command(group)

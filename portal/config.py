@@ -28,4 +28,18 @@ def load_config(instance: Path, environ=os.environ) -> dict:
         "SECRET_KEY": environ.get("PORTAL_SECRET_KEY") or _secret_key(instance),
         "DEMO_PASSWORD": environ.get("PORTAL_DEMO_PASSWORD", "demo-absah-2026"),
         "MAX_CONTENT_LENGTH": int(environ.get("PORTAL_MAX_UPLOAD_MB", "60")) * 1024 * 1024,
+        # E-mail. Without PORTAL_MAIL_SERVER messages are kept in the outbox (admin page), not sent.
+        "MAIL_SERVER": environ.get("PORTAL_MAIL_SERVER", ""),
+        "MAIL_PORT": int(environ.get("PORTAL_MAIL_PORT", "25")),
+        "MAIL_USE_TLS": _flag(environ.get("PORTAL_MAIL_USE_TLS", "")),
+        "MAIL_USE_SSL": _flag(environ.get("PORTAL_MAIL_USE_SSL", "")),
+        "MAIL_USERNAME": environ.get("PORTAL_MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": environ.get("PORTAL_MAIL_PASSWORD") or None,
+        "MAIL_DEFAULT_SENDER": environ.get("PORTAL_MAIL_SENDER", "Absah <no-reply@absah.test>"),
+        "MAIL_SUPPRESS_SEND": False,  # flask-mail would otherwise drop mail whenever TESTING
+        "OUTBOX_DELIVER_AFTER_REQUEST": _flag(environ.get("PORTAL_OUTBOX_AFTER_REQUEST", "1")),
     }
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")

@@ -23,7 +23,8 @@ from peewee import (
 
 __all__ = [
     "Agency", "Application", "Assignment", "AuditEvent", "AuditHead", "Counter", "DayOff",
-    "Decision", "Document", "Position", "SopVersion", "Task", "User", "db", "utcnow",
+    "Decision", "Document", "OutboxMessage", "Position", "SopVersion", "Task", "User", "db",
+    "utcnow",
 ]
 
 db = DatabaseProxy()
@@ -343,3 +344,35 @@ class AuditHead(BaseModel):
 
 ALL_MODELS = [Agency, DayOff, User, Position, Assignment, SopVersion, Application, Document,
               Task, Decision, Counter, AuditEvent, AuditHead]
+
+
+class OutboxMessage(BaseModel):
+    """An e-mail waiting to be sent, sent, or failed for good (visible to the agency admin)."""
+
+    event = CharField()  # the template name: task_assigned, application_returned, ...
+    recipient = ForeignKeyField(User, null=True)
+    to_address = CharField()
+    subject = CharField()
+    body_text = TextField()
+    body_html = TextField()
+    application = ForeignKeyField(Application, null=True, on_delete="SET NULL")
+    dedupe_key = CharField(unique=True, null=True)  # "at most once" events such as reminders
+    status = CharField(default="pending")  # pending | sending (leased) | sent | failed
+    attempts = IntegerField(default=0)
+    next_attempt_at = UTCDateTimeField(default=utcnow)
+    last_error = TextField(default="")
+    created_at = UTCDateTimeField(default=utcnow)
+    sent_at = UTCDateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("status", "next_attempt_at"), False),)
+
+    @classmethod
+    def due(cls, now):
+        """Messages to try now: pending ones whose time has come, and expired leases."""
+        return (cls.select().where(cls.status.in_(("pending", "sending"))
+                                   & (cls.next_attempt_at <= now))
+                .order_by(cls.next_attempt_at, cls.id))
+
+
+ALL_MODELS.append(OutboxMessage)

@@ -15,7 +15,7 @@ from typing import Any
 from peewee import IntegrityError
 from werkzeug.security import generate_password_hash
 
-from portal import audit
+from portal import audit, notify
 from portal.models import (
     Agency,
     Application,
@@ -102,6 +102,8 @@ def register_applicant(email: str, name: str, password: str, phone: str | None =
         errors["email"] = "Alamat e-mail tidak valid."
     if not (name or "").strip():
         errors["name"] = "Nama wajib diisi."
+    elif len(name.strip()) > 200:
+        errors["name"] = "Nama terlalu panjang (maksimal 200 karakter)."
     if len(password or "") < 10:
         errors["password"] = "Kata sandi minimal 10 karakter."
     if errors:
@@ -254,6 +256,7 @@ def submit_application(user: User, sop_code: str, form: Mapping[str, Any],
         _store_uploads(application, uploads, user, storage, now)
         audit.record(user, "application.submitted", application, sop=spec.code,
                      version=spec.version, registration_number=application.registration_number)
+        notify.application_received(application)
         task = _open_task(application, spec, engine.open_file(spec), now)
         outcome = next(o for o in opening.outcomes if o.effect is Effect.FORWARD)
         _apply(task, application, spec, user, None, None, outcome.key, "", {}, now)
@@ -341,13 +344,18 @@ def _apply(task: Task, application: Application, spec: SopSpec, user: User,
     audit.record(user, f"decision.{transition.outcome.effect.value}", application,
                  step=task.step_key, outcome=outcome, capacity=capacity,
                  to=after.step, skipped=list(transition.skipped))
-    if not after.status.final:
+    if after.status is engine.FileStatus.COMPLETED:
+        notify.application_completed(application)
+    elif after.status is engine.FileStatus.REJECTED:
+        notify.application_rejected(application, decision)
+    else:
         resumed_from = None
         if transition.resumed:
             resumed_from = _returned_task(application, after.step)
-        _open_task(application, spec, after, now,
-                   kind="correction" if transition.returned else "step",
-                   resumed_from=resumed_from)
+        task = _open_task(application, spec, after, now,
+                          kind="correction" if transition.returned else "step",
+                          resumed_from=resumed_from)
+        notify.task_opened(task, application, decision if transition.returned else None)
     return decision
 
 

@@ -44,7 +44,13 @@ def database_url(request, tmp_path):
 
 
 @pytest.fixture
-def app(database_url, tmp_path, monkeypatch):
+def app_config():
+    """Extra settings for the app fixture; test modules override this fixture."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, tmp_path, monkeypatch, app_config):
     """The portal on a migrated, empty database, inside an app context."""
     from portal import create_app
     from portal.db import migrate
@@ -57,6 +63,8 @@ def app(database_url, tmp_path, monkeypatch):
         "SECRET_KEY": "test-secret",
         "BASE_URL": "http://portal.test",
         "DEMO_PASSWORD": "demo-test-password",
+        "MAIL_SERVER": "",
+        **app_config,
     })
     database = app.extensions["database"]
     migrate(database)
@@ -106,3 +114,58 @@ def make_applicant(app):
                            approved_at=now if approved else None)
 
     return make
+
+
+class SMTPServer:
+    """A real SMTP server on loopback (aiosmtpd) that keeps what it receives."""
+
+    def __init__(self):
+        import email
+        import socket
+
+        from aiosmtpd.controller import Controller
+
+        self._email = email
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.messages = []
+        server = self
+
+        class Handler:
+            async def handle_DATA(self, _server, _session, envelope):
+                message = server._email.message_from_bytes(envelope.content)
+                server.messages.append((envelope.rcpt_tos, message))
+                return "250 OK"
+
+        # A stopped controller cannot start again (its loop is closed): make one per start.
+        self._new_controller = lambda: Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self.running = False
+
+    def start(self):
+        self.controller = self._new_controller()
+        self.controller.start()
+        self.running = True
+
+    def stop(self):
+        if self.running:
+            self.controller.stop()
+            self.running = False
+
+    def received(self):
+        """(event, recipient address) of each message, in order of arrival."""
+        return [(m["X-Absah-Event"], rcpts[0]) for rcpts, m in self.messages]
+
+    def text_of(self, message):
+        parts = [message] if not message.is_multipart() else message.walk()
+        return "\n".join(p.get_payload(decode=True).decode("utf-8") for p in parts
+                         if p.get_content_maintype() == "text")
+
+
+@pytest.fixture
+def smtp():
+    """An SMTP server on loopback, running for the test."""
+    server = SMTPServer()
+    server.start()
+    yield server
+    server.stop()

@@ -1,0 +1,63 @@
+"""Delivering the outbox through flask-mail (SMTP), from the CLI, a worker loop, or right
+after the request that queued messages (embedded default: no worker needed)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from flask import Flask, current_app
+from flask_mail import Mail, Message
+
+from portal.models import OutboxMessage
+from portal.outbox import DeliveryReport, deliver_pending
+
+__all__ = ["deliver", "init_app", "mail"]
+
+log = logging.getLogger(__name__)
+mail = Mail()
+_drain_lock = threading.Lock()
+
+
+def _transport(message: OutboxMessage) -> None:
+    msg = Message(subject=message.subject, recipients=[message.to_address],
+                  body=message.body_text, html=message.body_html,
+                  sender=current_app.config["MAIL_DEFAULT_SENDER"],
+                  extra_headers={"X-Absah-Event": message.event,
+                                 "X-Absah-Message": str(message.id)})
+    mail.send(msg)
+
+
+def deliver(limit: int = 100) -> DeliveryReport | None:
+    """Drain due messages once; None when no SMTP server is configured (messages are kept)."""
+    if not current_app.config.get("MAIL_SERVER"):
+        return None
+    return deliver_pending(_transport, limit=limit)
+
+
+def init_app(app: Flask) -> None:
+    """Bind flask-mail; on the embedded default, deliver after each state-changing request."""
+    mail.init_app(app)
+    if not app.config.get("OUTBOX_DELIVER_AFTER_REQUEST"):
+        return
+
+    @app.after_request
+    def _deliver_soon(response):
+        from flask import request
+
+        if request.method in ("POST", "PUT", "PATCH", "DELETE") and app.config.get("MAIL_SERVER"):
+            response.call_on_close(lambda: _drain(app))
+        return response
+
+
+def _drain(app: Flask) -> None:
+    # One drain at a time per process; a busy drain will pick up the new messages anyway.
+    if not _drain_lock.acquire(blocking=False):
+        return
+    try:
+        with app.app_context():
+            deliver(limit=50)
+    except Exception:  # noqa: BLE001 (never let mail break a finished request)
+        log.exception("outbox: delivery after request failed; the worker or next request retries")
+    finally:
+        _drain_lock.release()

@@ -1,0 +1,161 @@
+"""The transactional outbox: e-mails are rows written in the caller's transaction, and a
+sender delivers them later with retries. Templates: one file per event in templates/email/,
+with ``subject``, ``text`` and ``html`` blocks. No Flask here: the transport is passed in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from peewee import IntegrityError
+
+from portal.models import OutboxMessage, User, db, utcnow
+from portal.settings import settings
+
+__all__ = ["DeliveryReport", "MAX_ATTEMPTS", "deliver_pending", "queue", "render", "retry_delay"]
+
+log = logging.getLogger(__name__)
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "email"
+MAX_ATTEMPTS = 8
+SUBJECT_MAX = 200
+BASE_DELAY = dt.timedelta(seconds=30)
+MAX_DELAY = dt.timedelta(hours=2)
+
+# Subject and plain text must not be HTML-escaped; the HTML part must be.
+_TEXT = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=False,
+                    undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+_HTML = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
+                    undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def _block(env: Environment, event: str, block: str, context: dict) -> str:
+    template = env.get_template(f"{event}.txt")
+    return "".join(template.blocks[block](template.new_context(context))).strip()
+
+
+def render(event: str, context: dict) -> tuple[str, str, str]:
+    """(subject, text, html) of an event's template."""
+    context = {"base_url": settings.base_url, **context}
+    subject = " ".join(_block(_TEXT, event, "subject", context).split())
+    if len(subject) > SUBJECT_MAX:  # long SOP step titles; the column and mail clients agree
+        subject = subject[: SUBJECT_MAX - 1].rstrip() + "…"
+    return subject, _block(_TEXT, event, "text", context), _block(_HTML, event, "html", context)
+
+
+def queue(event: str, recipients: Iterable[User], context: dict, application=None,
+          dedupe_key: str | None = None) -> list[OutboxMessage]:
+    """Write one message per recipient in the current transaction.
+
+    With a ``dedupe_key`` the event is queued at most once ever (per recipient): a second
+    call is a no-op, which makes reminders idempotent.
+    """
+    messages = []
+    seen = set()
+    for user in recipients:
+        if user.id in seen or not user.active:
+            continue
+        seen.add(user.id)
+        subject, text, html = render(event, {**context, "recipient": user})
+        key = f"{dedupe_key}:{user.id}" if dedupe_key else None
+        try:
+            with db.atomic():  # a savepoint, so a duplicate reminder does not spoil the caller
+                messages.append(OutboxMessage.create(
+                    event=event, recipient=user, to_address=user.email, subject=subject,
+                    body_text=text, body_html=html, application=application, dedupe_key=key))
+        except IntegrityError:
+            if key is None:
+                raise
+    return messages
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """Exponential backoff with full jitter: the n-th failure waits up to 30 s * 2^(n-1)."""
+    ceiling = min(BASE_DELAY * (2 ** max(attempts - 1, 0)), MAX_DELAY)
+    return ceiling * (0.5 + random.random() / 2)  # noqa: S311 (jitter, not security)
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """What one drain of the outbox did."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+def deliver_pending(transport: Callable[[OutboxMessage], None], now: dt.datetime | None = None,
+                    limit: int = 100) -> DeliveryReport:
+    """Send due messages one by one: claim (short transaction), send, record the outcome.
+
+    Claiming marks the row 'sending' with a lease; on PostgreSQL SKIP LOCKED hands each row
+    to exactly one of several concurrent senders. No database lock is held while the SMTP
+    server is talked to, so a slow mail server never stalls the portal's writes. A sender
+    that dies mid-send leaves a lease that expires, and the message is tried again.
+    """
+    sent = retried = failed = 0
+    for _ in range(limit):
+        message = _claim(now or utcnow())
+        if message is None:
+            break
+        try:
+            transport(message)
+        except Exception as exc:  # noqa: BLE001 (any transport failure is retried)
+            error = f"{type(exc).__name__}: {exc}"[:2000]
+            if message.attempts >= MAX_ATTEMPTS:
+                _finish(message, status="failed", last_error=error)
+                failed += 1
+                log.error("outbox: message %s failed for good: %s", message.id, error)
+            else:
+                _finish(message, status="pending", last_error=error,
+                        next_attempt_at=(now or utcnow()) + retry_delay(message.attempts))
+                retried += 1
+                log.warning("outbox: message %s attempt %s failed: %s", message.id,
+                            message.attempts, error)
+        else:
+            _finish(message, status="sent", last_error="", sent_at=utcnow())
+            sent += 1
+    return DeliveryReport(sent, retried, failed)
+
+
+LEASE = dt.timedelta(minutes=5)
+
+
+def _claim(now: dt.datetime) -> OutboxMessage | None:
+    with db.atomic():
+        query = OutboxMessage.due(now).limit(1)
+        if db.obj.for_update:
+            query = query.for_update(skip_locked=True)
+        message = query.first()
+        if message is None:
+            return None
+        message.status = "sending"
+        message.attempts += 1
+        message.next_attempt_at = now + LEASE
+        message.save()
+    return message
+
+
+def _finish(message: OutboxMessage, **changes) -> None:
+    with db.atomic():
+        OutboxMessage.update(**changes).where(
+            (OutboxMessage.id == message.id) & (OutboxMessage.status == "sending")).execute()
+
+
+def resend(message: OutboxMessage, actor: User | None = None) -> OutboxMessage:
+    """Put a failed (or kept) message back in the queue for another round of attempts."""
+    from portal import audit
+
+    with db.atomic():
+        message.status = "pending"
+        message.attempts = 0
+        message.next_attempt_at = utcnow()
+        message.save()
+        audit.record(actor, "outbox.resend", message)
+    return message

@@ -1,0 +1,78 @@
+"""SLA reminders: tell a task's holders when it nears its due time, and once it is overdue,
+also the supervisor position the agency named. Each reminder at most once per task and
+threshold, so running it from cron every few minutes is safe."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from portal import audit, outbox
+from portal.models import Agency, Application, Assignment, Position, Task, db, utcnow
+from portal.notify import task_recipients
+from portal.settings import settings
+
+__all__ = ["ReminderReport", "near_due_window", "send_reminders"]
+
+MAX_WINDOW = dt.timedelta(days=1)
+MIN_WINDOW = dt.timedelta(minutes=15)
+
+
+def near_due_window(task: Task) -> dt.timedelta:
+    """How long before the due time a task counts as near due: a quarter of its time,
+    at least 15 minutes and at most a day."""
+    span = task.due_at - task.clock_started_at
+    return min(max(span / 4, MIN_WINDOW), MAX_WINDOW)
+
+
+@dataclass(frozen=True)
+class ReminderReport:
+    near_due: int = 0
+    overdue: int = 0
+
+
+def send_reminders(now: dt.datetime | None = None) -> ReminderReport:
+    """Queue the reminders that are due now and were not sent before."""
+    now = now or utcnow()
+    near = overdue = 0
+    tasks = (Task.select(Task, Application).join(Application)
+             .where((Task.status == "open") & Task.due_at.is_null(False)
+                    & (Task.due_at <= now + MAX_WINDOW))
+             .order_by(Task.due_at))
+    for task in tasks:
+        with db.atomic():
+            if task.due_at <= now:
+                overdue += _remind(task, "sla_overdue", now)
+            elif task.due_at - now <= near_due_window(task):
+                near += _remind(task, "sla_near_due", now)
+    return ReminderReport(near, overdue)
+
+
+def _remind(task: Task, event: str, now: dt.datetime) -> int:
+    application = task.application
+    spec = application.sop.spec
+    calendar = application.agency.calendar()
+    context = {"service": spec.title, "registration_number": application.registration_number,
+               "step": spec.step(task.step_key).title, "due": calendar.format(task.due_at),
+               "link": settings.url(f"/tasks/{task.id}"), "as_supervisor": False,
+               "holder_position": task.position.title if task.position_id else "Pemohon"}
+    key = f"{event}:{task.id}"
+    sent = outbox.queue(event, task_recipients(task), context, application=application,
+                        dedupe_key=key)
+    if event == "sla_overdue":
+        supervisors = _supervisors(application.agency, calendar.local(now).date())
+        sent += outbox.queue(event, supervisors, {**context, "as_supervisor": True},
+                             application=application, dedupe_key=f"{key}:supervisor")
+    if sent:
+        audit.record(None, f"sla.{event.removeprefix('sla_')}", task, messages=len(sent))
+    return 1 if sent else 0
+
+
+def _supervisors(agency: Agency, today: dt.date):
+    if not agency.supervisor_position:
+        return []
+    position = Position.get_or_none((Position.agency == agency)
+                                    & (Position.key == agency.supervisor_position))
+    if position is None:
+        return []
+    return [user for user, _capacity in Assignment.holders(position, today)]

@@ -1,0 +1,25 @@
+"""The few settings domain code needs (public base URL, signing secret), bound by create_app.
+
+Like the database proxy: nothing is read at import time; ``settings.configure`` is called
+once per app from its config, so operations stay free of Flask.
+"""
+
+from __future__ import annotations
+
+__all__ = ["settings"]
+
+
+class _Settings:
+    base_url: str = "http://127.0.0.1:5000"
+    secret_key: str = ""
+
+    def configure(self, base_url: str, secret_key: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.secret_key = secret_key
+
+    def url(self, path: str) -> str:
+        """An absolute link for e-mails and QR codes."""
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+
+settings = _Settings()
