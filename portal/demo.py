@@ -11,7 +11,17 @@ from dataclasses import dataclass
 from werkzeug.security import generate_password_hash
 
 from portal import audit, operations
-from portal.models import Agency, Application, Assignment, Position, SopVersion, Task, User, db
+from portal.models import (
+    AccountApproval,
+    Agency,
+    Application,
+    Assignment,
+    Position,
+    SopVersion,
+    Task,
+    User,
+    db,
+)
 from portal.sop.registry import seed_files, sha256_hex, spec_from_source
 from portal.sop.spec import ActorKind, Effect
 from portal.storage import Storage
@@ -108,13 +118,18 @@ def load_demo(password: str) -> list[DemoAccount]:
                                    approved_at=now)
                 audit.record(None, "account.created", user, demo=True)
             accounts.append(DemoAccount(email, f"Admin {spec['code']}", "Admin instansi"))
-        if User.by_email(DEMO_APPLICANT) is None:
-            user = User.create(email=DEMO_APPLICANT, name="Siti Pemohon", password_hash=digest,
-                               email_verified_at=now, approved_at=now)
-            audit.record(None, "account.created", user, demo=True)
+        applicant = User.by_email(DEMO_APPLICANT)
+        if applicant is None:
+            applicant = User.create(email=DEMO_APPLICANT, name="Siti Pemohon",
+                                    password_hash=digest, email_verified_at=now, approved_at=now)
+            audit.record(None, "account.created", applicant, demo=True)
         accounts.append(DemoAccount(DEMO_APPLICANT, "Siti Pemohon", "Pemohon"))
         for path, text in zip(seed_files(), sources, strict=True):
             operations.import_sop(text, path.name)
+        # The demo applicant may apply everywhere, including where accounts need approval.
+        for agency in Agency.select():
+            AccountApproval.get_or_create(user=applicant, agency=agency, defaults={
+                "status": "approved", "decided_at": now})
     # De-duplicate (several SOPs may share a position) while keeping the order.
     seen, unique = set(), []
     for account in accounts:

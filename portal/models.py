@@ -22,9 +22,9 @@ from peewee import (
 )
 
 __all__ = [
-    "Agency", "Application", "Assignment", "AuditEvent", "AuditHead", "Counter", "DayOff",
-    "Decision", "Document", "OutboxMessage", "Position", "SopVersion", "Task", "User", "db",
-    "utcnow",
+    "AccountApproval", "Agency", "Application", "Assignment", "AuditEvent", "AuditHead",
+    "Counter", "DayOff", "Decision", "Document", "LoginFailure", "OutboxMessage", "Position",
+    "SopVersion", "Task", "User", "db", "utcnow",
 ]
 
 db = DatabaseProxy()
@@ -119,6 +119,24 @@ class User(BaseModel):
     @classmethod
     def by_email(cls, email: str) -> User | None:
         return cls.get_or_none(cls.email == email.strip().lower())
+
+    # flask-login's user protocol
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return bool(self.active)
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        # The session holds the id and a fragment of the password hash: changing the
+        # password (e.g. after a reset) logs out every other session.
+        return f"{self.id}:{self.password_hash[-12:]}"
 
 
 class Position(BaseModel):
@@ -376,3 +394,34 @@ class OutboxMessage(BaseModel):
 
 
 ALL_MODELS.append(OutboxMessage)
+
+
+class AccountApproval(BaseModel):
+    """An agency's approval of an applicant account (some SOPs require it before applying)."""
+
+    user = ForeignKeyField(User, backref="approvals", on_delete="CASCADE")
+    agency = ForeignKeyField(Agency, backref="approvals", on_delete="CASCADE")
+    status = CharField(default="pending")  # pending | approved | declined
+    requested_at = UTCDateTimeField(default=utcnow)
+    decided_at = UTCDateTimeField(null=True)
+    decided_by = ForeignKeyField(User, null=True)
+    reason = TextField(default="")
+
+    class Meta:
+        indexes = ((("user", "agency"), True), (("agency", "status"), False))
+
+    @classmethod
+    def status_of(cls, user: User, agency: Agency) -> str | None:
+        row = cls.get_or_none((cls.user == user) & (cls.agency == agency))
+        return row.status if row else None
+
+
+class LoginFailure(BaseModel):
+    """A failed login, kept a short while to slow down password guessing."""
+
+    email = CharField(index=True)
+    ip = CharField(index=True)
+    at = UTCDateTimeField(default=utcnow, index=True)
+
+
+ALL_MODELS.extend([AccountApproval, LoginFailure])

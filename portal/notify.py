@@ -9,7 +9,8 @@ from portal import outbox
 from portal.models import Application, Assignment, Decision, Task, User
 from portal.settings import settings
 
-__all__ = ["application_completed", "application_received", "application_rejected",
+__all__ = ["account_verify", "application_completed", "application_received",
+           "application_rejected", "approval_decided", "approval_requested", "password_reset",
            "task_opened", "task_recipients"]
 
 
@@ -71,3 +72,29 @@ def application_rejected(application: Application, decision: Decision) -> None:
 def application_completed(application: Application) -> None:
     outbox.queue("application_completed", [application.applicant], _file(application),
                  application=application)
+
+
+def account_verify(user: User) -> None:
+    from portal.tokens import make_token
+
+    outbox.queue("account_verify", [user],
+                 {"link": settings.url(f"/verify/{make_token(user, 'verify')}")})
+
+
+def password_reset(user: User) -> None:
+    from portal.tokens import make_token
+
+    outbox.queue("password_reset", [user],
+                 {"link": settings.url(f"/reset/{make_token(user, 'reset')}")})
+
+
+def approval_requested(approval, approvers: list[User]) -> None:
+    outbox.queue("account_approval_requested", approvers,
+                 {"applicant": approval.user.name, "agency": approval.agency.name,
+                  "link": settings.url("/admin/approvals")})
+
+
+def approval_decided(approval) -> None:
+    outbox.queue("account_approved" if approval.status == "approved" else "account_declined",
+                 [approval.user], {"agency": approval.agency.name, "reason": approval.reason,
+                                   "link": settings.url("/")})

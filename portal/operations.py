@@ -17,8 +17,10 @@ from werkzeug.security import generate_password_hash
 
 from portal import audit, notify
 from portal.models import (
+    AccountApproval,
     Agency,
     Application,
+    Assignment,
     Decision,
     Document,
     Position,
@@ -44,8 +46,9 @@ from portal.storage import Storage
 
 __all__ = [
     "AlreadyDecided", "NotFound", "OperationError", "PermissionDenied", "Upload", "ValidationError",
-    "acting_capacity", "approve_account", "decide", "import_sop", "register_applicant",
-    "submit_application", "verify_email",
+    "acting_capacity", "approvers", "decide", "decide_approval", "import_sop",
+    "needs_approval", "register_applicant", "request_approval", "request_password_reset",
+    "own_draft", "reset_password", "save_draft", "submit_application", "verify_email",
 ]
 
 
@@ -117,6 +120,7 @@ def register_applicant(email: str, name: str, password: str, phone: str | None =
         except IntegrityError:
             raise ValidationError({"email": "Alamat e-mail ini sudah terdaftar."}) from None
         audit.record(user, "account.registered", user)
+        notify.account_verify(user)
     return user
 
 
@@ -130,16 +134,77 @@ def verify_email(user: User) -> User:
     return user
 
 
-def approve_account(admin: User, user: User) -> User:
-    """An agency administrator (or a holder of an SOP's activating position) approves an account."""
+def request_password_reset(email: str) -> None:
+    """E-mail a reset link if the address has an account; say nothing either way."""
+    user = User.by_email(email or "")
+    if user is None or not user.active:
+        return
     with db.atomic():
-        if not admin.is_agency_admin and not _holds_any(admin, _activating_positions()):
-            raise PermissionDenied("Anda tidak berwenang menyetujui akun.")
-        if user.approved_at is None:
-            user.approved_at = utcnow()
-            user.save()
-            audit.record(admin, "account.approved", user)
+        notify.password_reset(user)
+        audit.record(user, "account.password_reset_requested", user)
+
+
+def reset_password(user: User, password: str) -> User:
+    """Set a new password (the reset link stops working, other sessions end)."""
+    if len(password or "") < 10:
+        raise ValidationError({"password": "Kata sandi minimal 10 karakter."})
+    with db.atomic():
+        user.password_hash = generate_password_hash(password)
+        if user.email_verified_at is None:
+            user.email_verified_at = utcnow()  # the link proved the address
+        user.save()
+        audit.record(user, "account.password_reset", user)
     return user
+
+
+def request_approval(user: User, agency: Agency) -> AccountApproval:
+    """Ask an agency to approve the account (idempotent); its approvers are told."""
+    with db.atomic():
+        approval = AccountApproval.get_or_none((AccountApproval.user == user)
+                                               & (AccountApproval.agency == agency))
+        if approval is not None and approval.status != "declined":
+            return approval
+        if approval is None:
+            approval = AccountApproval.create(user=user, agency=agency)
+        else:
+            approval.status, approval.requested_at, approval.reason = "pending", utcnow(), ""
+            approval.save()
+        audit.record(user, "account.approval_requested", approval, agency=agency.code)
+        notify.approval_requested(approval, approvers(agency))
+    return approval
+
+
+def approvers(agency: Agency) -> list[User]:
+    """Who may approve accounts for an agency: its administrators and the holders of the
+    positions its SOPs name to activate accounts."""
+    users = {u.id: u for u in User.select().where((User.agency == agency)
+                                                  & User.is_agency_admin & User.active)}
+    today = agency.calendar().local(utcnow()).date()
+    for code, key in _activating_positions():
+        if code != agency.code:
+            continue
+        position = Position.get_or_none((Position.agency == agency) & (Position.key == key))
+        if position is not None:
+            users.update({u.id: u for u, _c in Assignment.holders(position, today)})
+    return list(users.values())
+
+
+def decide_approval(approver: User, approval: AccountApproval, approve: bool,
+                    reason: str = "") -> AccountApproval:
+    """Approve or decline an account for an agency; the applicant is told."""
+    with db.atomic():
+        if approver.id not in {u.id for u in approvers(approval.agency)}:
+            raise PermissionDenied("Anda tidak berwenang menyetujui akun untuk instansi ini.")
+        if not approve and not (reason or "").strip():
+            raise ValidationError({"reason": "Sebutkan alasan penolakan."})
+        approval.status = "approved" if approve else "declined"
+        approval.decided_at, approval.decided_by = utcnow(), approver
+        approval.reason = (reason or "").strip()
+        approval.save()
+        audit.record(approver, f"account.{approval.status}", approval,
+                     agency=approval.agency.code)
+        notify.approval_decided(approval)
+    return approval
 
 
 def _activating_positions() -> set[tuple[str, str]]:
@@ -154,11 +219,9 @@ def _activating_positions() -> set[tuple[str, str]]:
     return pairs
 
 
-def _holds_any(user: User, pairs: set[tuple[str, str]]) -> bool:
-    for position, _capacity in Position.held_by(user, dt.date.today()):
-        if (position.agency.code, position.key) in pairs:
-            return True
-    return False
+def needs_approval(spec: SopSpec, agency: Agency) -> bool:
+    """Whether applying for this SOP needs the agency's approval of the account."""
+    return spec.requires_account_approval or agency.requires_account_approval
 
 
 # ---------------------------------------------------------------------------------------------
@@ -215,17 +278,80 @@ def _check_positions(spec: SopSpec, filename: str) -> None:
 # Files
 
 
+def save_draft(user: User, sop_code: str, form: Mapping[str, Any],
+               uploads: Mapping[str, Upload], storage: Storage, draft_id: int | None = None,
+               now: dt.datetime | None = None) -> tuple[Application, dict[str, str]]:
+    """Keep what the applicant entered and uploaded so far, unchecked except the files.
+
+    Good files are stored even when others are refused: nothing already uploaded is lost.
+    Returns the draft and the per-document problems of the refused files.
+    """
+    now = now or utcnow()
+    version = SopVersion.current(sop_code)
+    if version is None:
+        raise NotFound(f"Layanan {sop_code!r} tidak ditemukan.")
+    spec = version.spec
+    known = {f.key for f in spec.fields}
+    values = {k: str(v).strip()[:2000] for k, v in (form or {}).items() if k in known}
+    good, errors = _screen_uploads(spec, uploads)
+    with db.atomic():
+        _ensure_may_open(user, spec, version.agency)
+        if draft_id is not None:
+            draft = own_draft(user, draft_id)
+            draft.form_data = values
+            draft.save()
+        else:
+            draft = Application.create(
+                sop=version, agency=version.agency, applicant=user, form_data=values,
+                tracking_code=secrets.token_urlsafe(12), status="draft",
+                current_step=spec.application_steps[0].key, created_at=now)
+            audit.record(user, "application.draft_created", draft, sop=spec.code)
+        _store_uploads(draft, good, user, storage, now)
+        audit.record(user, "application.draft_saved", draft, documents=sorted(good))
+    return draft, errors
+
+
+def own_draft(user: User, draft_id: int) -> Application:
+    """The user's draft; NotFound for anything else (another's file, a submitted one)."""
+    draft = Application.get_or_none((Application.id == draft_id)
+                                    & (Application.applicant == user)
+                                    & (Application.status == "draft"))
+    if draft is None:
+        raise NotFound("Draf tidak ditemukan.")
+    return draft
+
+
+def _screen_uploads(spec: SopSpec, uploads: Mapping[str, Upload]):
+    known = {d.key: d for d in spec.documents}
+    good, errors = {}, {}
+    for key, upload in (uploads or {}).items():
+        if not upload.data:
+            continue
+        doc = known.get(key)
+        if doc is None:
+            errors[key] = "Dokumen ini tidak diminta."
+        elif len(upload.data) > doc.max_size_mb * 1024 * 1024:
+            errors[key] = f"{doc.label} melebihi {doc.max_size_mb} MB."
+        elif _sniff(upload.data, doc.media_types) is None:
+            errors[key] = f"{doc.label} harus berupa berkas {', '.join(doc.media).upper()}."
+        else:
+            good[key] = upload
+    return good, errors
+
+
 def submit_application(user: User, sop_code: str, form: Mapping[str, Any],
                        uploads: Mapping[str, Upload], storage: Storage,
-                       submission_key: str | None = None, now: dt.datetime | None = None
-                       ) -> Application:
+                       submission_key: str | None = None, now: dt.datetime | None = None,
+                       draft_id: int | None = None) -> Application:
     """Open and submit a file: validate form and documents, number it, hand it to step two.
 
-    A repeated ``submission_key`` (a double click, a resent request) returns the first file.
+    A repeated ``submission_key`` (a double click, a resent request) returns the first file;
+    a draft's stored documents count as uploaded.
     """
     now = now or utcnow()
     if submission_key:
-        earlier = Application.get_or_none(Application.submission_key == submission_key)
+        earlier = Application.get_or_none((Application.submission_key == submission_key)
+                                          & (Application.status != "draft"))
         if earlier is not None:
             if earlier.applicant_id != user.id:
                 raise PermissionDenied("Kunci pengiriman ini milik pengguna lain.")
@@ -235,19 +361,34 @@ def submit_application(user: User, sop_code: str, form: Mapping[str, Any],
         raise NotFound(f"Layanan {sop_code!r} tidak ditemukan.")
     spec = version.spec
     opening = spec.application_steps[0]
-    clean = _clean_form(spec, form)
-    _check_uploads(spec, opening, clean, uploads, existing={})
     with db.atomic():
         agency = version.agency
         _ensure_may_open(user, spec, agency)
+        draft = own_draft(user, draft_id) if draft_id is not None else None
+        existing = Document.latest_for(draft) if draft is not None else {}
+        clean = _clean_form(spec, form)
+        _check_uploads(spec, opening, clean, uploads, existing)
         try:
-            application = Application.create(
-                sop=version, agency=agency, applicant=user, form_data=clean,
-                tracking_code=secrets.token_urlsafe(12), submission_key=submission_key,
-                status=engine.FileStatus.IN_PROGRESS.value, current_step=opening.key,
-                created_at=now, submitted_at=now)
+            with db.atomic():
+                if draft is None:
+                    application = Application.create(
+                        sop=version, agency=agency, applicant=user, form_data=clean,
+                        tracking_code=secrets.token_urlsafe(12), submission_key=submission_key,
+                        status=engine.FileStatus.IN_PROGRESS.value, current_step=opening.key,
+                        created_at=now, submitted_at=now)
+                else:
+                    # Conditional, so two racing submits of one draft cannot both pass.
+                    taken = (Application.update(
+                        sop=version, form_data=clean, submission_key=submission_key,
+                        status=engine.FileStatus.IN_PROGRESS.value, current_step=opening.key,
+                        submitted_at=now)
+                        .where((Application.id == draft.id) & (Application.status == "draft"))
+                        .execute())
+                    if taken != 1:
+                        raise OperationError("Permohonan ini sudah dikirim; muat ulang halaman.")
+                    application = Application.get_by_id(draft.id)
         except IntegrityError:
-            # The same submission_key won a race with us: hand back the file it made.
+            # The same submission_key won a race with us: that request made the file.
             raise OperationError("Permohonan ini sudah dikirim; muat ulang halaman.") from None
         year = agency.calendar().local(now).year
         seq = next_value(agency.code, "registration", year)
@@ -413,9 +554,8 @@ def _ensure_may_open(user: User, spec: SopSpec, agency: Agency) -> None:
         # Every applicant confirms their e-mail, whatever the SOP says: notices go there.
         if user.email_verified_at is None:
             raise PermissionDenied("Konfirmasi alamat e-mail Anda terlebih dahulu.")
-        if (spec.requires_account_approval or agency.requires_account_approval) \
-                and user.approved_at is None:
-            raise PermissionDenied("Akun Anda belum disetujui petugas.")
+        if needs_approval(spec, agency) and AccountApproval.status_of(user, agency) != "approved":
+            raise PermissionDenied(f"Akun Anda belum disetujui oleh {agency.name}.")
         return
     today = agency.calendar().local(utcnow()).date()
     code = initiator.office or spec.agency

@@ -7,6 +7,7 @@ import os
 import uuid
 
 import pytest
+from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 
 PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
@@ -43,6 +44,19 @@ def database_url(request, tmp_path):
     _pg_admin(f'DROP SCHEMA "{schema}" CASCADE')
 
 
+class FreshContextClient(FlaskClient):
+    """Runs each request in its own app context, as a real server does.
+
+    The app fixture keeps an app context open for the test; Flask would reuse it for every
+    request, sharing ``g`` (flask-login's user, flask-wtf's token) between requests and
+    between the people a test plays.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def app_config():
     """Extra settings for the app fixture; test modules override this fixture."""
@@ -66,6 +80,7 @@ def app(database_url, tmp_path, monkeypatch, app_config):
         "MAIL_SERVER": "",
         **app_config,
     })
+    app.test_client_class = FreshContextClient
     database = app.extensions["database"]
     migrate(database)
     with app.app_context():
@@ -101,17 +116,21 @@ def demo(app):
 @pytest.fixture
 def make_applicant(app):
     """A factory of applicant accounts: verified and approved unless told otherwise."""
-    from portal.models import User
+    from portal.models import AccountApproval, Agency, User
 
     counter = iter(range(1, 10_000))
 
     def make(verified=True, approved=True, name="Pemohon Uji"):
         n = next(counter)
         now = dt.datetime.now(dt.UTC)
-        return User.create(email=f"pemohon{n}@uji.test", name=f"{name} {n}",
+        user = User.create(email=f"pemohon{n}@uji.test", name=f"{name} {n}",
                            password_hash=generate_password_hash("x" * 12, method="pbkdf2:sha256:1"),
-                           email_verified_at=now if verified else None,
-                           approved_at=now if approved else None)
+                           email_verified_at=now if verified else None)
+        if approved:
+            for agency in Agency.select():
+                AccountApproval.create(user=user, agency=agency, status="approved",
+                                       decided_at=now)
+        return user
 
     return make
 

@@ -11,7 +11,15 @@ from portal import operations, outbox
 from portal.demo import DEMO_APPLICANT, _email, walk
 from portal.mailer import deliver
 from portal.models import (
-    Agency, Application, AuditEvent, OutboxMessage, Position, SopVersion, Task, db, utcnow,
+    Agency,
+    Application,
+    AuditEvent,
+    OutboxMessage,
+    Position,
+    SopVersion,
+    Task,
+    db,
+    utcnow,
 )
 from portal.reminders import send_reminders
 from portal.sop.registry import seed_files
@@ -246,6 +254,7 @@ def test_messages_are_delivered_right_after_the_request_that_queued_them(app, de
         return "ok"
 
     app.config["OUTBOX_DELIVER_AFTER_REQUEST"] = True
+    app.config["WTF_CSRF_ENABLED"] = False  # a test-only route; CSRF is tested elsewhere
     response = app.test_client().post("/_test/queue")
     response.close()  # the WSGI server closes the response once it is sent
     assert smtp.received() == [("application_completed", DEMO_APPLICANT)]

@@ -43,6 +43,16 @@ def register_errors(app) -> None:
         return render_template("error.html", code=404,
                                message="Halaman tidak ditemukan."), 404
 
+    @app.errorhandler(403)
+    def forbidden(_error):
+        return render_template("error.html", code=403,
+                               message="Anda tidak berwenang melakukan ini."), 403
+
+    @app.errorhandler(413)
+    def too_large(_error):
+        return render_template("error.html", code=413,
+                               message="Berkas terlalu besar untuk dikirim sekaligus."), 413
+
     @app.errorhandler(500)
     def server_error(_error):
         return render_template("error.html", code=500,

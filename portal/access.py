@@ -1,0 +1,42 @@
+"""Who may see what: applicants their own files; officials the files of the SOPs their
+positions act in; agency administrators their agency's files. One place for these rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from portal.models import Application, Position, User, utcnow
+from portal.sop.spec import ActorKind, SopSpec
+
+__all__ = ["can_view_application", "positions_today", "sop_positions"]
+
+
+def _today(user: User) -> dt.date:
+    if user.agency_id:
+        return user.agency.calendar().local(utcnow()).date()
+    return (utcnow() + dt.timedelta(hours=7)).date()  # WIB, for users without an agency
+
+
+def positions_today(user: User) -> list[tuple[Position, str]]:
+    """(position, capacity) the user holds today, directly or as Plh/Plt."""
+    return Position.held_by(user, _today(user))
+
+
+def sop_positions(spec: SopSpec) -> set[tuple[str, str]]:
+    """(agency code, position key) of every position acting in an SOP."""
+    return {(a.office or spec.agency, a.key) for a in spec.actors
+            if a.kind is ActorKind.POSITION}
+
+
+def can_view_application(user: User | None, application: Application) -> bool:
+    """The applicant, officials whose positions act in its SOP, and its agency's admins."""
+    if user is None:
+        return False
+    if application.applicant_id == user.id:
+        return True
+    if application.status == "draft":
+        return False
+    if user.is_agency_admin and user.agency_id == application.agency_id:
+        return True
+    pairs = sop_positions(application.sop.spec)
+    return any((p.agency.code, p.key) in pairs for p, _c in positions_today(user))

@@ -1,0 +1,57 @@
+"""A small browser over Flask's test client: forms with their CSRF token, htmx headers."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class Browser:
+    """One person's session. ``htmx=True`` sends requests the way htmx does."""
+
+    def __init__(self, app, htmx: bool = False):
+        self.client = app.test_client()
+        self.htmx = htmx
+        self.token = None
+
+    def get(self, url, hx=False, **kw):
+        """A page visit (links are plain navigation); ``hx=True`` for htmx's own GETs."""
+        response = self.client.get(url, headers=self._headers() if hx else {}, **kw)
+        self._remember(response)
+        return response
+
+    def post(self, url, data=None, csrf=True, **kw):
+        data = dict(data or {})
+        if csrf:
+            if self.token is None:
+                self.get("/login")
+            if self.htmx:
+                kw.setdefault("headers", {})["X-CSRFToken"] = self.token
+            else:
+                data.setdefault("csrf_token", self.token)
+        headers = {**self._headers(), **kw.pop("headers", {})}
+        response = self.client.post(url, data=data, headers=headers, **kw)
+        self._remember(response)
+        return response
+
+    def login(self, email, password):
+        self.get("/login")
+        response = self.post("/login", {"email": email, "password": password})
+        assert response.status_code == 303, response.get_data(as_text=True)[:500]
+        self.get("/home", follow_redirects=True)
+        return response
+
+    def _headers(self):
+        return {"HX-Request": "true"} if self.htmx else {}
+
+    def _remember(self, response):
+        if response.mimetype == "text/html":
+            match = CSRF.search(response.get_data(as_text=True))
+            if match:
+                self.token = unescape(match.group(1))
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
