@@ -26,6 +26,12 @@ def load_config(instance: Path, environ=os.environ) -> dict:
         "BASE_URL": environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "STORAGE_DIR": environ.get("PORTAL_STORAGE_DIR", str(instance / "files")),
         "SECRET_KEY": environ.get("PORTAL_SECRET_KEY") or _secret_key(instance),
+        # Session cookie: never readable by scripts, not sent on cross-site posts, and only
+        # over HTTPS when the portal is served over HTTPS.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": environ.get("PORTAL_BASE_URL", "").startswith("https:"),
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "DEMO_PASSWORD": environ.get("PORTAL_DEMO_PASSWORD", "demo-absah-2026"),
         "MAX_CONTENT_LENGTH": int(environ.get("PORTAL_MAX_UPLOAD_MB", "60")) * 1024 * 1024,
         # E-mail. Without PORTAL_MAIL_SERVER messages are kept in the outbox (admin page), not sent.

@@ -76,11 +76,6 @@ def _locale() -> str:
 
 def init_app(app: Flask) -> None:
     """Bind the extensions and the cross-cutting request handling."""
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_SECURE", app.config["BASE_URL"].startswith("https:"))
-    app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
-    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # tied to the session instead
     app.config.setdefault("COMPRESS_MIMETYPES", ["text/html", "text/css", "application/javascript",
                                                  "text/javascript", "application/json"])
     app.config.setdefault("COMPRESS_ALGORITHM", ["gzip"])

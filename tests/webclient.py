@@ -47,6 +47,8 @@ class Browser:
         return {"HX-Request": "true"} if self.htmx else {}
 
     def _remember(self, response):
+        response.get_data()  # buffer the body, then release what the app opened (files)
+        response.close()
         if response.mimetype == "text/html":
             match = CSRF.search(response.get_data(as_text=True))
             if match:
