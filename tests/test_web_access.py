@@ -110,7 +110,8 @@ def test_invalid_application_form_keeps_values_and_uploads(app, demo):
     from portal.demo import sample_pdf
 
     response = browser.post("/services/rekom-nakes/apply", {
-        "action": "submit", "purpose": "work_permit", "doc_ijazah": (io.BytesIO(sample_pdf()), "ij.pdf"),
+        "action": "submit", "purpose": "work_permit",
+        "doc_ijazah": (io.BytesIO(sample_pdf()), "ij.pdf"),
     }, content_type="multipart/form-data")
     assert response.status_code == 422
     page = text(response)
