@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app wsgi
 PORT ?= 5000
 
-.PHONY: run test setup assets lint clean
+.PHONY: run test setup assets lint clean weight
 
 run: setup ## set up, migrate, load demo data, serve on http://127.0.0.1:$(PORT)
 	$(FLASK) db upgrade
@@ -43,3 +43,6 @@ lint: setup
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor instance .pytest_cache
+
+weight: setup ## print the bytes on the wire of the key pages (gzip) against their budgets
+	$(PY) -m pytest tests/test_weight.py -q -s -k sqlite

@@ -3,6 +3,7 @@ fingerprinted assets, security headers, error pages. Views stay thin on top of t
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import logging
 from functools import lru_cache
@@ -69,6 +70,38 @@ class _Macros:
         return getattr(self._app.jinja_env.get_template("_macros.html").module, name)
 
 
+@lru_cache(maxsize=64)
+def _gzipped(path: str, mtime: float) -> bytes:
+    return gzip.compress(Path(path).read_bytes(), compresslevel=9, mtime=0)
+
+
+def _static_view(app: Flask):
+    """Static files, gzipped once per file version when the client accepts it.
+
+    flask-compress leaves file responses alone; htmx is 52 KB raw but 17 KB gzipped, which
+    on a 2G line is the difference between eight seconds and three.
+    """
+    plain = app.view_functions["static"]
+
+    def static(filename):
+        path = Path(app.static_folder) / filename
+        if ("gzip" not in request.headers.get("Accept-Encoding", "")
+                or path.suffix not in (".js", ".css", ".svg") or not path.is_file()
+                or not path.resolve().is_relative_to(Path(app.static_folder).resolve())):
+            return plain(filename=filename)
+        response = plain(filename=filename)  # status, type, conditional GET and caching as usual
+        if response.status_code == 200:
+            response.direct_passthrough = False
+            if hasattr(response.response, "close"):
+                response.response.close()  # the file send_file opened
+            response.set_data(_gzipped(str(path), path.stat().st_mtime))
+            response.headers["Content-Encoding"] = "gzip"
+            response.vary.add("Accept-Encoding")
+        return response
+
+    return static
+
+
 def _locale() -> str:
     chosen = session.get("lang")
     return chosen if chosen in LANGUAGES else "id"
@@ -83,6 +116,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES",
                           str(Path(__file__).resolve().parent / "translations"))
     app.config["BABEL_DEFAULT_LOCALE"] = "id"
+    app.view_functions["static"] = _static_view(app)
     htmx.init_app(app)
     csrf.init_app(app)
     compress.init_app(app)
