@@ -181,8 +181,13 @@ def sample_png(width: int = 30, height: int = 40) -> bytes:
 
 def sample_form(spec, today: dt.date) -> dict[str, str]:
     """Plausible answers for every field of an SOP's form."""
+    return sample_values(spec.fields, today)
+
+
+def sample_values(fields, today: dt.date) -> dict[str, str]:
+    """Plausible answers for a list of field specs."""
     values = {}
-    for field in spec.fields:
+    for field in fields:
         if field.type == "choice":
             values[field.key] = field.choices[0][0]
         elif field.type == "date":
@@ -259,7 +264,8 @@ def walk(sop_code: str, storage: Storage, applicant_email: str = DEMO_APPLICANT
         uploads = sample_uploads(spec, step.key, application.form_data) if task.assignee_id \
             else None
         due = version.agency.calendar().format(task.due_at) if task.due_at else "-"
-        operations.decide(task.id, actor, outcome.key, uploads=uploads, storage=storage)
+        operations.decide(task.id, actor, outcome.key, uploads=uploads, storage=storage,
+                          record=sample_values(step.record, today))
         path.append(WalkStep(step.ref, step.key, step.title, spec.actor(step.actor).title,
                              actor.email, outcome.key, due))
         application = Application.get_by_id(application.id)

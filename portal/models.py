@@ -23,7 +23,8 @@ from peewee import (
 
 __all__ = [
     "AccountApproval", "Agency", "Application", "Assignment", "AuditEvent", "AuditHead",
-    "Counter", "DayOff", "Decision", "Document", "LoginFailure", "OutboxMessage", "Position",
+    "Counter", "DayOff", "Decision", "Document", "Letter", "LetterTemplate", "LoginFailure",
+    "OutboxMessage", "Position",
     "SopVersion", "Task", "User", "db", "utcnow",
 ]
 
@@ -425,3 +426,57 @@ class LoginFailure(BaseModel):
 
 
 ALL_MODELS.extend([AccountApproval, LoginFailure])
+
+
+class Letter(BaseModel):
+    """An issued letter: numbered, signed, stored, and verifiable at /v/<token>."""
+
+    application = ForeignKeyField(Application, backref="letters", on_delete="CASCADE")
+    agency = ForeignKeyField(Agency, backref="letters")
+    letter_key = CharField()  # LetterSpec.key
+    title = CharField()
+    number = CharField()
+    series = CharField()
+    seq = IntegerField()
+    year = IntegerField()
+    token = CharField(unique=True)  # random, 128+ bits: the QR code's /v/<token>
+    storage_key = CharField()
+    sha256 = CharField(index=True)
+    size = IntegerField()
+    signer = ForeignKeyField(User)
+    signer_position = ForeignKeyField(Position, null=True)
+    capacity = CharField(default="definitive")  # definitive | plh | plt
+    signer_name = CharField()
+    signer_nip = CharField(default="")
+    signer_title = CharField(default="")
+    holder_name = CharField(default="")
+    issued_at = UTCDateTimeField(default=utcnow)
+    status = CharField(default="valid")  # valid | revoked | replaced
+    revoked_at = UTCDateTimeField(null=True)
+    revoked_by = ForeignKeyField(User, null=True)
+    revoke_reason = TextField(default="")
+    replaced_by = ForeignKeyField("self", null=True)
+
+    class Meta:
+        indexes = ((("agency", "number"), True), (("application", "letter_key"), False))
+
+    @classmethod
+    def by_token(cls, token: str) -> Letter | None:
+        return cls.get_or_none(cls.token == token)
+
+
+class LetterTemplate(BaseModel):
+    """An agency's own wording of one letter, replacing the shipped default."""
+
+    agency = ForeignKeyField(Agency, on_delete="CASCADE")
+    sop_code = CharField()
+    letter_key = CharField()
+    source = TextField()
+    updated_at = UTCDateTimeField(default=utcnow)
+    updated_by = ForeignKeyField(User, null=True)
+
+    class Meta:
+        indexes = ((("agency", "sop_code", "letter_key"), True),)
+
+
+ALL_MODELS.extend([Letter, LetterTemplate])

@@ -407,7 +407,8 @@ def submit_application(user: User, sop_code: str, form: Mapping[str, Any],
 def decide(task_id: int, user: User, outcome: str, note: str = "",
            verdicts: Mapping[str, Mapping[str, Any]] | None = None,
            form: Mapping[str, Any] | None = None, uploads: Mapping[str, Upload] | None = None,
-           storage: Storage | None = None, now: dt.datetime | None = None) -> Decision:
+           storage: Storage | None = None, now: dt.datetime | None = None,
+           record: Mapping[str, Any] | None = None) -> Decision:
     """Decide a task with one of the outcomes its step allows.
 
     The first decision wins; a second one on the same task raises AlreadyDecided naming who
@@ -435,7 +436,9 @@ def decide(task_id: int, user: User, outcome: str, note: str = "",
                                    f"ini (tersedia: {allowed})."})
         if chosen.note_required and not (note or "").strip():
             raise ValidationError({"note": "Alasan wajib diisi."})
-        clean_verdicts = _clean_verdicts(spec, step, application, verdicts, chosen)
+        data = _clean_verdicts(spec, step, application, verdicts, chosen)
+        if step.record and chosen.effect is Effect.FORWARD:
+            data["record"] = _clean_fields(step.record, record or {})
         if task.assignee_id is not None and (form is not None or uploads):
             _apply_applicant_changes(application, spec, step, task, form, uploads, storage, user,
                                      now)
@@ -444,7 +447,7 @@ def decide(task_id: int, user: User, outcome: str, note: str = "",
         if taken != 1:
             raise AlreadyDecided(Task.get_by_id(task.id))
         return _apply(task, application, spec, user, position, capacity, outcome, note,
-                      clean_verdicts, now, already_taken=True)
+                      data, now, already_taken=True)
 
 
 def acting_capacity(user: User, task: Task, agency: Agency) -> tuple[Position | None, str | None]:
@@ -567,10 +570,14 @@ def _ensure_may_open(user: User, spec: SopSpec, agency: Agency) -> None:
 
 def _clean_form(spec: SopSpec, form: Mapping[str, Any]) -> dict[str, str]:
     """Keep the fields that apply, checked; raises ValidationError listing every problem."""
+    return _clean_fields(spec.fields, form)
+
+
+def _clean_fields(fields, form: Mapping[str, Any]) -> dict[str, str]:
     raw = {k: str(v).strip() for k, v in (form or {}).items() if v is not None}
     clean: dict[str, str] = {}
     errors: dict[str, str] = {}
-    for field in spec.fields:
+    for field in fields:
         if not field.applies(raw):
             continue
         value = raw.get(field.key, "")

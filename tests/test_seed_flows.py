@@ -3,10 +3,12 @@ in the pure engine and through the operations on a real database."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from portal import operations
-from portal.demo import _holder, sample_form, sample_uploads, walk
+from portal.demo import _holder, sample_form, sample_uploads, sample_values, walk
 from portal.models import Application, Decision, SopVersion, Task, User
 from portal.sop import engine
 from portal.sop.registry import seed_files
@@ -128,7 +130,7 @@ def test_branch_through_operations(demo, storage, code, step_key, outcome_key):
         uploads = sample_uploads(spec, step.key, application.form_data) if task.assignee_id \
             else None
         operations.decide(task.id, _actor(task), _forward(spec, step.key), uploads=uploads,
-                          storage=storage)
+                          storage=storage, record=sample_values(step.record, date.today()))
         application = Application.get_by_id(application.id)
     task = Task.open_for(application)
     outcome = spec.step(step_key).outcome(outcome_key)

@@ -11,7 +11,7 @@ import re
 import pytest
 from webclient import Browser, text
 
-from portal.demo import _email, sample_form, sample_pdf, sample_png
+from portal.demo import _email, sample_form, sample_pdf, sample_png, sample_values
 from portal.mailer import deliver
 from portal.models import AccountApproval, Application, Decision, SopVersion, Task
 from portal.sop.spec import ActorKind, Effect
@@ -161,6 +161,8 @@ def test_walk_through_the_web(app, demo, smtp, code, htmx):
         else:
             forward = next(o for o in step.outcomes if o.effect is Effect.FORWARD)
             data = {"outcome": forward.key, "judged": [d.key for d in judged]}
+            data.update({f"record_{k}": v for k, v in
+                         sample_values(step.record, __import__("datetime").date.today()).items()})
             data.update({f"verdict_{d.key}": "complete" for d in judged})
         decided = official.post(f"/tasks/{task.id}/decide", data)
         assert decided.status_code == (200 if htmx else 303), text(decided)[:2000]

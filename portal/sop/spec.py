@@ -225,6 +225,7 @@ class StepSpec:
     letters: tuple[str, ...] = ()
     when: Condition | None = None  # the step only runs when this holds
     note: str = ""
+    record: tuple[FieldSpec, ...] = ()  # what the actor records here (a code, a handover)
 
     def outcome(self, key: str) -> OutcomeSpec | None:
         return next((o for o in self.outcomes if o.key == key), None)
@@ -634,9 +635,9 @@ class _Reader:
             ))
         return tuple(out)
 
-    def fields(self, value) -> tuple[FieldSpec, ...]:
+    def fields(self, value, where: str = "fields") -> tuple[FieldSpec, ...]:
         out = []
-        for path, item in self.items(value, "fields"):
+        for path, item in self.items(value, where):
             f = self.mapping(item, path, {"key", "label", "type", "required", "choices",
                                           "personal", "when", "help"}, {"key", "label"})
             ftype = self.text(f.get("type"), f"{path}.type", "text")
@@ -713,7 +714,7 @@ class _Reader:
         for index, (path, item) in enumerate(items):
             s = self.mapping(item, path, {
                 "key", "ref", "title", "actor", "action", "phase", "time", "until_field",
-                "inputs", "output", "documents", "letters", "when", "outcomes", "note",
+                "inputs", "output", "documents", "letters", "when", "outcomes", "note", "record",
             }, {"key", "title", "actor", "action", "time"})
             action = _enum(self, ActionKind, s.get("action"), f"{path}.action", ActionKind.SUBMIT)
             default_phase = Phase.ACCOUNT if action in ACCOUNT_ACTIONS else Phase.APPLICATION
@@ -737,6 +738,7 @@ class _Reader:
                 when=self.condition(s.get("when"), f"{path}.when"),
                 outcomes=outcomes,
                 note=self.text(s.get("note"), f"{path}.note", ""),
+                record=self.fields(s.get("record"), f"{path}.record"),
             ))
         return tuple(out)
 
@@ -840,6 +842,13 @@ class _Checker:
                     r.problem(f"{p}.letters[{j}]", f"undefined letter {lt!r}")
             self.condition_fields(s.when, f"{p}.when", field_keys)
             _unique(r, f"{p}.outcomes", [o.key for o in s.outcomes])
+            _unique(r, f"{p}.record", [f.key for f in s.record])
+            for j, f in enumerate(s.record):
+                if f.when is not None:
+                    r.problem(f"{p}.record[{j}].when", "recorded fields take no conditions")
+            if s.record and spec.actor(s.actor).kind is ActorKind.APPLICANT if s.actor in \
+                    actor_keys else False:
+                r.problem(f"{p}.record", "the applicant's data belongs in the form's fields")
             for j, o in enumerate(s.outcomes):
                 for attr in ("to", "back_to"):
                     target = getattr(o, attr)

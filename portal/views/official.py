@@ -113,8 +113,9 @@ def decide(task_id):
         verdicts[doc_key] = {"complete": form.get(f"verdict_{doc_key}") == "complete",
                              "note": form.get(f"verdict_note_{doc_key}", "")}
     try:
+        record = {k[len("record_"):]: v for k, v in form.items() if k.startswith("record_")}
         operations.decide(task.id, _user(), form.get("outcome", ""), note=form.get("note", ""),
-                          verdicts=verdicts or None,
+                          verdicts=verdicts or None, record=record,
                           storage=Storage(current_app.config["STORAGE_DIR"]))
     except operations.PermissionDenied:
         abort(403)
