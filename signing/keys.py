@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from asn1crypto import pem
+from asn1crypto import pem, tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -32,7 +32,10 @@ from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pyhanko.keys.internal import translate_pyca_cryptography_cert_to_asn1
+from pyhanko.sign.attributes import CMSAttributeProvider
+from pyhanko.sign.general import as_signing_certificate_v2
 from pyhanko.sign.signers import Signer
+from pyhanko.sign.signers.pdf_cms import format_signed_attributes
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash, process_pss_params
 
@@ -51,14 +54,52 @@ _CLOCK_SKEW = dt.timedelta(hours=1)
 _KEY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
+class _FixedSigningCertificate(CMSAttributeProvider):
+    """The signing-certificate-v2 attribute, built once per certificate and replayed."""
+
+    attribute_type = "signing_certificate_v2"
+
+    def __init__(self, der: bytes):
+        self._der = der
+
+    async def build_attr_value(self, dry_run=False) -> tsp.SigningCertificateV2:
+        # Loading from DER keeps asn1crypto's encoded form: no re-encoding on dump.
+        return tsp.SigningCertificateV2.load(self._der)
+
+
 class _LoadedKeySigner(Signer):
-    """A pyHanko signer over an already-parsed private key (RSA or EC): one parse, many signs."""
+    """A pyHanko signer over an already-parsed private key (RSA or EC): one parse, many signs.
+
+    It also builds the signing-certificate-v2 attribute once: asn1crypto takes about 15 ms to
+    build and encode it (twice per signature), and it never changes for a given certificate.
+    """
 
     def __init__(self, private_key, signing_cert: asn1_x509.Certificate, other_certs=()):
         registry = SimpleCertificateStore()
         registry.register_multiple(other_certs)
         super().__init__(signing_cert=signing_cert, cert_registry=registry, embed_roots=True)
         self._private_key = private_key
+        self._signing_cert_v2 = as_signing_certificate_v2(signing_cert, "sha256").dump()
+
+    async def signed_attrs(self, data_digest: bytes, digest_algorithm: str, attr_settings=None,
+                           content_type="data", use_pades=False, timestamper=None,
+                           dry_run=False, is_pdf_sig=True):
+        """PAdES signed attributes from the cached pieces; anything else goes to pyHanko."""
+        plain_pades = (
+            use_pades and is_pdf_sig and content_type == "data"
+            and self.signed_attr_prov_spec is None
+            and (attr_settings is None or attr_settings.cades_signed_attrs is None)
+        )
+        if not plain_pades:
+            return await super().signed_attrs(
+                data_digest, digest_algorithm, attr_settings=attr_settings,
+                content_type=content_type, use_pades=use_pades, timestamper=timestamper,
+                dry_run=dry_run, is_pdf_sig=is_pdf_sig)
+        # What pyHanko's CAdES/PAdES provider spec yields without CAdES extras: content type,
+        # message digest and signing-certificate-v2 (PAdES forbids the signing-time attribute).
+        return await format_signed_attributes(
+            data_digest, attr_provs=[_FixedSigningCertificate(self._signing_cert_v2)],
+            content_type=content_type, dry_run=dry_run)
 
     async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run=False) -> bytes:
         # A dry run (pyHanko's size estimate) costs one RSA operation, ~0.25 ms: just sign.
@@ -165,7 +206,8 @@ class SignerIdentity:
             passphrase = passphrase.encode()
         try:
             cert = x509.load_pem_x509_certificate(Path(certificate).read_bytes())
-            issuers = [c for p in chain for c in x509.load_pem_x509_certificates(Path(p).read_bytes())]
+            issuers = [c for path in chain
+                       for c in x509.load_pem_x509_certificates(Path(path).read_bytes())]
             private_key = serialization.load_pem_private_key(Path(key).read_bytes(), passphrase)
         except OSError as e:
             raise KeyUnavailable(f"cannot read {e.filename}: {e.strerror}") from None

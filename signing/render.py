@@ -106,7 +106,17 @@ class SignatureBlock:
     """The signer's NIP (civil servant number); printed as ``NIP. ...`` when given."""
 
     capacity: str = ""
-    """Capacity prefix: ``""``, ``a.n. Kepala Dinas``, ``Plh.`` or ``Plt.`` (printed above)."""
+    """Capacity: ``""``, ``a.n. Bupati Bangka`` (a line above the position), or ``Plh.`` /
+    ``Plt.`` (acting; printed before the position on the same line)."""
+
+    def __post_init__(self):
+        for name in ("position", "name", "capacity"):
+            if not isinstance(getattr(self, name), str):
+                raise InvalidConfig(f"signature {name}: expected text")
+        if not self.name.strip():
+            raise InvalidConfig("signature name must not be empty")
+        if self.nip is not None and not isinstance(self.nip, str):
+            raise InvalidConfig("signature nip: expected text or None")
 
 
 @dataclass(frozen=True)
@@ -150,6 +160,16 @@ class LetterContent:
             if isinstance(getattr(self, name), str | bytes):
                 raise InvalidConfig(f"{name}: expected a sequence of lines, not a string")
             object.__setattr__(self, name, tuple(getattr(self, name)))
+        for name in ("title", "number", "place_date", "subject", "footer_note"):
+            if not isinstance(getattr(self, name), str):
+                raise InvalidConfig(f"{name}: expected text")
+        for name in ("letterhead", "addressee", "body"):
+            if not all(isinstance(line, str) for line in getattr(self, name)):
+                raise InvalidConfig(f"{name}: every entry must be text")
+        if not isinstance(self.signature, SignatureBlock):
+            raise InvalidConfig("signature: expected a SignatureBlock")
+        if not all(isinstance(p, Paraf) for p in self.paraf):
+            raise InvalidConfig("paraf: every entry must be a Paraf")
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> LetterContent:
@@ -211,8 +231,12 @@ def _plain(text: str) -> str:
 
 
 def _markup(text: str) -> str:
-    """Plain text as reportlab paragraph markup: escaped, line breaks kept."""
-    return "<br/>".join(escape(line) for line in _plain(text).split("\n"))
+    """Plain text as reportlab paragraph markup: escaped, line breaks and indents kept."""
+    lines = []
+    for line in _plain(text).split("\n"):
+        stripped = line.lstrip(" ")
+        lines.append("&nbsp;" * (len(line) - len(stripped)) + escape(stripped))
+    return "<br/>".join(lines)
 
 
 class _Styles:
@@ -228,12 +252,6 @@ class _Styles:
             cls._cache = {
                 "body": body,
                 "plain": ParagraphStyle("plain", parent=body, alignment=0, spaceAfter=0),
-                "head1": ParagraphStyle("head1", fontName=_HEAD_BOLD, fontSize=15, leading=18,
-                                        alignment=TA_CENTER),
-                "head2": ParagraphStyle("head2", fontName=_HEAD_BOLD, fontSize=12, leading=14.5,
-                                        alignment=TA_CENTER),
-                "head": ParagraphStyle("head", fontName=_HEAD_FONT, fontSize=9.5, leading=12,
-                                       alignment=TA_CENTER),
                 "title": ParagraphStyle("title", fontName=_BODY_BOLD, fontSize=13, leading=16,
                                         alignment=TA_CENTER),
                 "number": ParagraphStyle("number", parent=body, alignment=TA_CENTER,
@@ -274,8 +292,11 @@ class _SignatureFlowable(Flowable):
         if with_place_date:
             above += [(_BODY_FONT, line) for line in simpleSplit(
                 _plain(content.place_date), _BODY_FONT, 11.5, column)]
-        for text in (sig.capacity, sig.position):
-            if text.strip():
+        capacity, position = sig.capacity.strip(), sig.position.strip()
+        if capacity.lower().rstrip(".") in ("plh", "plt"):  # acting: "Plt. Kepala Dinas ..."
+            capacity, position = "", f"{capacity} {position}".strip()
+        for text in (capacity, position):
+            if text:
                 above += [(_BODY_FONT, line) for line in simpleSplit(
                     _plain(text.strip()), _BODY_FONT, 11.5, column)]
         below = [(_BODY_BOLD, line) for line in simpleSplit(
