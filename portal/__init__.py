@@ -43,7 +43,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from portal.settings import settings
 
-    settings.configure(app.config["BASE_URL"], app.config["SECRET_KEY"])
+    settings.configure(app.config["BASE_URL"], app.config["SECRET_KEY"],
+                       storage_dir=app.config["STORAGE_DIR"],
+                       ca_dir=app.config["SIGNING_CA_DIR"],
+                       p12_dir=app.config["SIGNING_P12_DIR"],
+                       p12_passphrase=app.config["SIGNING_P12_PASSPHRASE"],
+                       tsa_url=app.config["SIGNING_TSA_URL"])
     mailer.init_app(app)
     views.init_app(app)
     cli.init_app(app)

@@ -13,7 +13,7 @@ from flask.cli import AppGroup
 from portal import operations
 from portal.audit import verify_chain
 from portal.db import migrate, pending_migrations
-from portal.models import SopVersion
+from portal.models import Letter, SopVersion
 from portal.sop.spec import SopError, load_sop_file
 from portal.storage import Storage
 
@@ -160,6 +160,9 @@ def demo_walk(sop_code):
     for step in path:
         click.echo(f"  {step.ref:>4} {step.step:26} {step.by:46} {step.outcome:12} due {step.due}")
     click.echo(f"final state: {application.status}")
+    for letter in application.letters.order_by(Letter.id):
+        click.echo(f"letter {letter.title} {letter.number}: {storage.path(letter.storage_key)}")
+        click.echo(f"  verify at {current_app.config['BASE_URL']}/v/{letter.token}")
     sys.exit(0 if application.status == "completed" else 1)
 
 

@@ -26,6 +26,11 @@ def load_config(instance: Path, environ=os.environ) -> dict:
         "BASE_URL": environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "STORAGE_DIR": environ.get("PORTAL_STORAGE_DIR", str(instance / "files")),
         "SECRET_KEY": environ.get("PORTAL_SECRET_KEY") or _secret_key(instance),
+        # Signing: a development CA under the instance folder unless PKCS#12 files are given.
+        "SIGNING_CA_DIR": environ.get("PORTAL_SIGNING_CA_DIR", str(instance / "ca")),
+        "SIGNING_P12_DIR": environ.get("PORTAL_SIGNING_P12_DIR", ""),
+        "SIGNING_P12_PASSPHRASE": environ.get("PORTAL_SIGNING_P12_PASSPHRASE", ""),
+        "SIGNING_TSA_URL": environ.get("PORTAL_SIGNING_TSA_URL", ""),
         # Session cookie: never readable by scripts, not sent on cross-site posts, and only
         # over HTTPS when the portal is served over HTTPS.
         "SESSION_COOKIE_HTTPONLY": True,

@@ -74,6 +74,16 @@ class DemoAccount:
     role: str
 
 
+# Plausible people, so demo letters read like real ones (signature blocks print the name).
+DEMO_NAMES = (
+    "Rina Kartika", "Budi Santoso", "Dewi Lestari", "Agus Salim", "Sri Wahyuni",
+    "Hendra Gunawan", "Maria Ulfa", "Yusuf Maulana", "Nur Aisyah", "Bambang Priyono",
+    "Lina Marlina", "Fajar Nugroho", "Ratna Sari", "Imam Syafii", "Wulan Dari",
+    "Teguh Prasetyo", "Ayu Puspita", "Rudi Hartono", "Eka Putri", "Joko Susilo",
+    "Siska Amelia", "Dedi Kurniawan", "Fitri Handayani", "Arif Rahman", "Yanti Susanti",
+)
+
+
 def _email(agency_code: str, position_key: str) -> str:
     return f"{position_key.replace('_', '.')}@{agency_code}.absah.test"
 
@@ -102,7 +112,8 @@ def load_demo(password: str) -> list[DemoAccount]:
                 email = _email(agency.code, actor.key)
                 user = User.by_email(email)
                 if user is None:
-                    user = User.create(email=email, name=f"{actor.title} ({agency.code})",
+                    user = User.create(email=email,
+                                       name=DEMO_NAMES[len(accounts) % len(DEMO_NAMES)],
                                        password_hash=digest, agency=agency,
                                        nip=_demo_nip(len(accounts)), email_verified_at=now,
                                        approved_at=now)

@@ -10,7 +10,8 @@ from portal.models import Application, Assignment, Decision, Task, User
 from portal.settings import settings
 
 __all__ = ["account_verify", "application_completed", "application_received",
-           "application_rejected", "approval_decided", "approval_requested", "password_reset",
+           "application_rejected", "approval_decided", "approval_requested", "letter_issued",
+           "letter_revoked", "password_reset",
            "task_opened", "task_recipients"]
 
 
@@ -98,3 +99,20 @@ def approval_decided(approval) -> None:
     outbox.queue("account_approved" if approval.status == "approved" else "account_declined",
                  [approval.user], {"agency": approval.agency.name, "reason": approval.reason,
                                    "link": settings.url("/")})
+
+
+def letter_issued(letter, notice: str = "issued") -> None:
+    """The applicant learns the letter is ready (a link, never the PDF or personal data)."""
+    application = letter.application
+    outbox.queue("letter_ready_for_collection" if notice == "collection" else "letter_issued",
+                 [application.applicant],
+                 {**_file(application), "letter": letter.title, "number": letter.number},
+                 application=application)
+
+
+def letter_revoked(letter) -> None:
+    application = letter.application
+    outbox.queue("letter_revoked", [application.applicant],
+                 {**_file(application), "letter": letter.title, "number": letter.number,
+                  "reason": letter.revoke_reason, "replaced": letter.status == "replaced"},
+                 application=application)

@@ -15,7 +15,7 @@ from typing import Any
 from peewee import IntegrityError
 from werkzeug.security import generate_password_hash
 
-from portal import audit, notify
+from portal import audit, letters, notify
 from portal.models import (
     AccountApproval,
     Agency,
@@ -478,6 +478,13 @@ def _apply(task: Task, application: Application, spec: SopSpec, user: User,
         application=application, task=task, step_key=task.step_key, outcome=outcome,
         effect=transition.outcome.effect.value, actor=user, position=position,
         capacity=capacity, note=(note or "").strip(), data=data, decided_at=now)
+    if transition.outcome.effect is Effect.FORWARD and spec.letters_issued_at(task.step_key):
+        # Issued before the step counts as done; a failure rolls the whole decision back.
+        try:
+            letters.issue_letters(application, spec, spec.step(task.step_key), user, position,
+                                  capacity, now)
+        except letters.LetterError as exc:
+            raise OperationError(str(exc)) from None
     after = transition.after
     application.status = after.status.value
     application.current_step = after.step

@@ -12,10 +12,19 @@ __all__ = ["settings"]
 class _Settings:
     base_url: str = "http://127.0.0.1:5000"
     secret_key: str = ""
+    storage_dir: str = "instance/files"
+    ca_dir: str = "instance/ca"  # the development CA and its signer keys
+    p12_dir: str = ""  # production: one <e-mail>.p12 per signing official
+    p12_passphrase: str = ""
+    tsa_url: str = ""  # an RFC 3161 timestamp authority, when configured
 
-    def configure(self, base_url: str, secret_key: str) -> None:
+    def configure(self, base_url: str, secret_key: str, **signing) -> None:
         self.base_url = base_url.rstrip("/")
         self.secret_key = secret_key
+        for name, value in signing.items():
+            if not hasattr(self, name):
+                raise ValueError(f"unknown setting {name!r}")
+            setattr(self, name, value or "")
 
     def url(self, path: str) -> str:
         """An absolute link for e-mails and QR codes."""

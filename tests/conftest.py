@@ -31,6 +31,12 @@ def _pg_admin(statement: str) -> None:
     database.close()
 
 
+def _shared_ca_dir(tmp_path):
+    # One development CA for the whole run: generating RSA keys for every test is slow,
+    # and the CA is not what most tests are about.
+    return tmp_path.parent.parent / "absah-dev-ca"
+
+
 @pytest.fixture(params=BACKENDS)
 def database_url(request, tmp_path):
     """A URL to an empty database: a temp SQLite file, or a fresh PostgreSQL schema."""
@@ -74,6 +80,7 @@ def app(database_url, tmp_path, monkeypatch, app_config):
         "TESTING": True,
         "DATABASE_URL": database_url,
         "STORAGE_DIR": str(tmp_path / "files"),
+        "SIGNING_CA_DIR": str(_shared_ca_dir(tmp_path)),
         "SECRET_KEY": "test-secret",
         "BASE_URL": "http://portal.test",
         "DEMO_PASSWORD": "demo-test-password",

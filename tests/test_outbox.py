@@ -47,9 +47,14 @@ def _expected_messages(spec, form):
 
     initiator = address(spec.application_steps[0].actor)
     expected = [("application_received", initiator)]
-    for step in spec.application_steps[1:]:
-        if step.when is None or step.when.holds(form):
-            expected.append(("task_assigned", address(step.actor)))
+    steps = [s for s in spec.application_steps if s.when is None or s.when.holds(form)]
+    for decided, following in zip(steps, [*steps[1:], None], strict=True):
+        for letter in spec.letters_issued_at(decided.key):
+            event = ("letter_ready_for_collection" if letter.notice == "collection"
+                     else "letter_issued")
+            expected.append((event, initiator))
+        if following is not None:
+            expected.append(("task_assigned", address(following.actor)))
     expected.append(("application_completed", initiator))
     return expected
 

@@ -240,6 +240,7 @@ class LetterSpec:
     signer: str | None = None  # actor key of the signing position
     numbering: str | None = None  # e.g. "445/{seq}/SDMK/{roman_month}/{year}"
     note: str = ""
+    notice: str = "issued"  # the applicant's e-mail: "issued", or "collection" (a pickup ticket)
 
 
 @dataclass(frozen=True)
@@ -295,6 +296,23 @@ class SopSpec:
             if letter.key == key:
                 return letter
         raise KeyError(key)
+
+    def issuing_step(self, letter_key: str) -> StepSpec:
+        """Where a letter is numbered, signed and issued: the step that produces it, or the
+        first later numbering step (a digital signature must cover the number, so a letter
+        "signed, then numbered" on paper is issued once numbered)."""
+        steps = self.application_steps
+        start = next(i for i, s in enumerate(steps) if letter_key in s.letters)
+        for step in steps[start:]:
+            if step.action is ActionKind.NUMBER:
+                return step
+        return steps[start]
+
+    def letters_issued_at(self, step_key: str) -> tuple[LetterSpec, ...]:
+        """The letters issued when this step is decided."""
+        produced = {k for s in self.application_steps for k in s.letters}
+        return tuple(lt for lt in self.letters
+                     if lt.key in produced and self.issuing_step(lt.key).key == step_key)
 
     @property
     def account_steps(self) -> tuple[StepSpec, ...]:
@@ -695,14 +713,18 @@ class _Reader:
     def letters(self, value) -> tuple[LetterSpec, ...]:
         out = []
         for path, item in self.items(value, "letters"):
-            lt = self.mapping(item, path, {"key", "title", "signer", "numbering", "note"},
-                              {"key", "title"})
+            lt = self.mapping(item, path, {"key", "title", "signer", "numbering", "note",
+                                           "notice"}, {"key", "title"})
+            notice = self.text(lt.get("notice"), f"{path}.notice", "issued")
+            if notice not in ("issued", "collection"):
+                self.problem(f"{path}.notice", "expected 'issued' or 'collection'")
             out.append(LetterSpec(
                 key=self.key(lt.get("key"), f"{path}.key"),
                 title=self.text(lt.get("title"), f"{path}.title", ""),
                 signer=self.text(lt.get("signer"), f"{path}.signer", None),
                 numbering=self.text(lt.get("numbering"), f"{path}.numbering", None),
                 note=self.text(lt.get("note"), f"{path}.note", ""),
+                notice=notice,
             ))
         return tuple(out)
 

@@ -1,0 +1,363 @@
+"""Letters: wording from sandboxed templates, gap-free numbers, rendering and signing through
+``signing/``, storage, and the verdict on a file someone presents for verification.
+
+Issuing runs inside the decision's transaction: if anything fails (a key missing, a wrong
+passphrase, an unreachable timestamp authority) the whole decision rolls back, so nothing
+is marked issued, the number returns to its series, and no "your letter is ready" e-mail
+leaves the outbox. The official sees the reason and can try again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+import signing
+from portal import audit, notify
+from portal.models import (
+    Application,
+    Decision,
+    Letter,
+    LetterTemplate,
+    Position,
+    User,
+    db,
+    utcnow,
+)
+from portal.numbering import format_number, next_value
+from portal.settings import settings
+from portal.sop.spec import ActionKind, ActorKind, LetterSpec, SopSpec, StepSpec
+from portal.storage import Storage
+
+__all__ = ["LetterError", "Verdict", "ca_certificate_pem", "issue_letters", "letter_source",
+           "mask_name", "revoke_letter", "verify_presented"]
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "letters"
+MONTHS_ID = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
+             "September", "Oktober", "November", "Desember")
+DEFAULT_NUMBERING = "{seq}/{letter}/{agency}/{roman_month}/{year}"
+DEFAULT_TEMPLATE = """title: {{ letter.title|upper }}
+---
+Berdasarkan permohonan nomor registrasi {{ application.registration_number }} atas nama
+{{ applicant.name }}, dengan ini {{ agency.name }} menerbitkan {{ letter.title }} untuk
+layanan {{ service }}.
+
+Demikian untuk dipergunakan sebagaimana mestinya.
+"""
+
+# The agency edits these; render them where they can reach nothing but the given values.
+_SANDBOX = SandboxedEnvironment(autoescape=False, trim_blocks=True, lstrip_blocks=True)
+
+
+class LetterError(Exception):
+    """A letter could not be issued; the message says why, fit to show to the official."""
+
+
+# -- wording -------------------------------------------------------------------------------
+
+
+def letter_source(agency, sop_code: str, letter_key: str) -> str:
+    """The agency's own template for a letter, else the shipped default."""
+    own = LetterTemplate.get_or_none((LetterTemplate.agency == agency)
+                                     & (LetterTemplate.sop_code == sop_code)
+                                     & (LetterTemplate.letter_key == letter_key))
+    if own is not None:
+        return own.source
+    path = TEMPLATES / sop_code / f"{letter_key}.txt"
+    return path.read_text(encoding="utf-8") if path.is_file() else DEFAULT_TEMPLATE
+
+
+def _parse(text: str) -> tuple[dict[str, str], tuple[str, ...]]:
+    """Header lines (key: value) until '---', then paragraphs separated by blank lines."""
+    head, sep, body = text.partition("\n---")
+    if not sep:
+        head, body = "", text
+    headers: dict[str, str] = {}
+    for line in head.splitlines():
+        if ":" in line:
+            key, value = line.split(":", 1)
+            headers[key.strip().lower()] = value.strip()
+    paragraphs, current = [], []
+    for line in body.lstrip("-\n").splitlines():
+        if line.strip():
+            current.append(line.strip())
+        elif current:
+            paragraphs.append(_join(current))
+            current = []
+    if current:
+        paragraphs.append(_join(current))
+    return headers, tuple(paragraphs)
+
+
+def _join(lines: list[str]) -> str:
+    # "key: value" lines stay lines (signing/render prints them as a list); prose joins up.
+    if all(": " in line for line in lines):
+        return "\n".join(lines)
+    return " ".join(lines)
+
+
+def date_id(day: dt.date) -> str:
+    """'23 November 2026'."""
+    return f"{day.day} {MONTHS_ID[day.month - 1]} {day.year}"
+
+
+def mask_name(name: str) -> str:
+    """'Siti Rahmawati' -> 'S*** R*********': enough to match a person, not to find one."""
+    return " ".join(w[0] + "*" * (len(w) - 1) if len(w) > 1 else w for w in name.split())
+
+
+# -- keys --------------------------------------------------------------------------------------
+
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=4)
+def _dev_ca(directory: str) -> signing.DevCA:
+    return signing.DevCA.ensure(directory)
+
+
+@lru_cache(maxsize=256)
+def _pkcs12(path: str, mtime: float, passphrase: str) -> signing.SignerIdentity:
+    return signing.SignerIdentity.from_pkcs12(path, passphrase or None)
+
+
+def ca_certificate_pem() -> bytes | None:
+    """The development CA's certificate (None when signing keys come from PKCS#12 files)."""
+    if settings.p12_dir:
+        return None
+    return _dev_ca(settings.ca_dir).certificate_pem
+
+
+def _identity(user: User, position_title: str, organisation: str) -> signing.SignerIdentity:
+    """The signer's key, kept loaded between letters (loading and re-checking an RSA key at
+    every signature is most of pyHanko's default cost)."""
+    if settings.p12_dir:
+        path = Path(settings.p12_dir) / f"{user.email}.p12"
+        if not path.is_file():
+            raise signing.KeyUnavailable(f"tidak ada berkas kunci (PKCS#12) untuk {user.email}")
+        return _pkcs12(str(path), path.stat().st_mtime, settings.p12_passphrase)
+    with _lock:
+        return _dev_ca(settings.ca_dir).signer_identity(
+            key=f"user-{user.id}", name=user.name, nip=user.nip, position=position_title,
+            organisation=organisation)
+
+
+# -- issuing -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Signer:
+    user: User
+    position: Position | None
+    capacity: str
+    title: str
+
+
+def _signer(application: Application, spec: SopSpec, letter: LetterSpec, step: StepSpec,
+            decider: User, decider_position: Position | None,
+            decider_capacity: str | None) -> _Signer:
+    """Who signs: whoever decided the signer position's step in this file (Plh/Plt kept);
+    the deciding official when the letter has no separate signer."""
+    key = letter.signer or spec.step(_producing_step(spec, letter.key)).actor
+    actor = spec.actor(key)
+    if actor.kind is ActorKind.EXTERNAL:
+        actor = spec.actor(actor.recorded_by)
+    if actor.kind is not ActorKind.POSITION:
+        if decider_position is None:
+            raise LetterError(f"{letter.title}: tidak ada pejabat penanda tangan")
+        return _Signer(decider, decider_position, decider_capacity or "definitive",
+                       decider_position.title)
+    steps_of_actor = [s.key for s in spec.application_steps if s.actor == actor.key]
+    signed = (Decision.select().where((Decision.application == application)
+                                      & Decision.step_key.in_(steps_of_actor)
+                                      & (Decision.effect == "forward"))
+              .order_by(Decision.id.desc()).first())
+    if signed is not None:
+        return _Signer(signed.actor, signed.position, signed.capacity or "definitive",
+                       signed.position.title if signed.position_id else actor.title)
+    if decider_position is not None and decider_position.key == actor.key:
+        return _Signer(decider, decider_position, decider_capacity or "definitive",
+                       decider_position.title)
+    raise LetterError(f"{letter.title}: {actor.title} belum memutuskan berkas ini")
+
+
+def _producing_step(spec: SopSpec, letter_key: str) -> str:
+    return next(s.key for s in spec.application_steps if letter_key in s.letters)
+
+
+def _paraf(application: Application, spec: SopSpec, calendar) -> tuple[signing.Paraf, ...]:
+    """The officials who initialled or approved on the way to the signature."""
+    kinds = {s.key for s in spec.application_steps
+             if s.action in (ActionKind.PARAF, ActionKind.APPROVE)}
+    rows = (Decision.select().where((Decision.application == application)
+                                    & Decision.step_key.in_(kinds)
+                                    & (Decision.effect == "forward"))
+            .order_by(Decision.id))
+    return tuple(signing.Paraf(position=d.position.title if d.position_id else "",
+                               name=d.actor.name, time=calendar.format(d.decided_at))
+                 for d in rows)
+
+
+def _context(application: Application, spec: SopSpec, letter: LetterSpec, number: str,
+             local_now: dt.datetime) -> dict:
+    labels = {f.key: dict(f.choices) for f in spec.fields}
+    dates = {f.key for f in spec.fields if f.type == "date"}
+    form = {k: date_id(dt.date.fromisoformat(v)) if k in dates else labels.get(k, {}).get(v, v)
+            for k, v in application.form_data.items()}
+    recorded: dict[str, str] = {}
+    for decision in Decision.history(application):
+        recorded.update((decision.data or {}).get("record", {}))
+    return {"applicant": {"name": application.applicant.name},
+            "form": form, "recorded": recorded,
+            "agency": {"name": application.agency.name, "city": application.agency.city},
+            "application": {"registration_number": application.registration_number},
+            "service": spec.title, "letter": {"title": letter.title, "key": letter.key},
+            "number": number, "date": date_id(local_now.date())}
+
+
+def issue_letters(application: Application, spec: SopSpec, step: StepSpec, decider: User,
+                  position: Position | None, capacity: str | None,
+                  now: dt.datetime) -> list[Letter]:
+    """Number, render, sign and store every letter issued at this step; inside the caller's
+    transaction. Raises LetterError with the reason when one cannot be issued."""
+    issued = []
+    for letter_spec in spec.letters_issued_at(step.key):
+        exists = Letter.get_or_none((Letter.application == application)
+                                    & (Letter.letter_key == letter_spec.key)
+                                    & (Letter.status == "valid"))
+        if exists is not None:
+            continue  # a file that came back through this step keeps its letter
+        issued.append(_issue_one(application, spec, letter_spec, step, decider, position,
+                                 capacity, now))
+    return issued
+
+
+def _issue_one(application, spec, letter_spec, step, decider, position, capacity, now,
+               replaces: Letter | None = None) -> Letter:
+    agency = application.agency
+    calendar = agency.calendar()
+    local_now = calendar.local(now)
+    signer = _signer(application, spec, letter_spec, step, decider, position, capacity)
+    # Letters whose numbers share a format share its series, as an agency's agenda does:
+    # two kinds of letter can never be given the same number.
+    fmt = (letter_spec.numbering or DEFAULT_NUMBERING).replace("{letter}",
+                                                               letter_spec.key.upper())
+    series = f"letter:{fmt}"
+    seq = next_value(agency.code, series, local_now.year)
+    number = format_number(fmt, seq, local_now, agency.code.upper())
+    token = secrets.token_urlsafe(24)  # 192 random bits
+    url = settings.url(f"/v/{token}")
+    try:
+        headers, body = _parse(_SANDBOX.from_string(
+            letter_source(agency, spec.code, letter_spec.key)).render(
+            _context(application, spec, letter_spec, number, local_now)))
+    except TemplateError as exc:
+        raise LetterError(f"{letter_spec.title}: templat surat tidak dapat dipakai: {exc}") \
+            from None
+    prefix = {"plh": "Plh.", "plt": "Plt."}.get(signer.capacity, "")
+    content = signing.LetterContent(
+        letterhead=tuple(agency.letterhead[:4]) or (agency.name,),
+        number=number,
+        place_date=f"{agency.city or agency.name}, {date_id(local_now.date())}",
+        title=headers.get("title", ""), subject=headers.get("subject", ""),
+        addressee=tuple(p.strip() for p in headers.get("addressee", "").split("|") if p.strip()),
+        body=body,
+        signature=signing.SignatureBlock(position=signer.title, name=signer.user.name,
+                                         nip=signer.user.nip, capacity=prefix),
+        paraf=_paraf(application, spec, calendar),
+        footer_note=f"Dokumen ini ditandatangani secara elektronik. Periksa keasliannya di {url}")
+    try:
+        rendered = signing.render_letter(content)
+        identity = _identity(signer.user, signer.title, agency.name)
+        pdf = signing.sign_letter(
+            rendered.pdf, identity, rendered.signature_box, qr_url=url,
+            stamp_lines=signing.stamp_lines(signer.user.name, local_now, calendar.zone_label),
+            signing_time=now, certify=True, timestamper_url=settings.tsa_url or None)
+    except (signing.SigningError, ValueError) as exc:
+        raise LetterError(f"{letter_spec.title} gagal ditandatangani: {exc}") from None
+    storage_key, digest = Storage(settings.storage_dir).put(pdf)
+    letter = Letter.create(
+        application=application, agency=agency, letter_key=letter_spec.key,
+        title=letter_spec.title, number=number, series=series, seq=seq, year=local_now.year,
+        token=token, storage_key=storage_key, sha256=digest, size=len(pdf),
+        signer=signer.user, signer_position=signer.position, capacity=signer.capacity,
+        signer_name=signer.user.name, signer_nip=signer.user.nip or "",
+        signer_title=signer.title, holder_name=application.applicant.name, issued_at=now)
+    audit.record(decider, "letter.issued", letter, number=number, sha256=digest,
+                 letter=letter_spec.key, signer=signer.user.id)
+    notify.letter_issued(letter, letter_spec.notice)
+    if replaces is not None:
+        replaces.status, replaces.replaced_by = "replaced", letter
+        replaces.revoked_at = now
+        replaces.save()
+    return letter
+
+
+def revoke_letter(actor: User, letter: Letter, reason: str, replace: bool = False) -> Letter:
+    """Revoke an issued letter (or replace it with a newly signed one); audited; the
+    verification page shows it at once and the holder is told."""
+    from portal.operations import PermissionDenied, ValidationError
+
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "Sebutkan alasan pencabutan."})
+    with db.atomic():
+        if not (actor.is_agency_admin and actor.agency_id == letter.agency_id):
+            raise PermissionDenied("Hanya admin instansi penerbit yang dapat mencabut surat.")
+        if letter.status != "valid":
+            raise ValidationError({"reason": "Surat ini sudah tidak berlaku."})
+        letter.revoke_reason = reason.strip()
+        letter.revoked_by = actor
+        letter.revoked_at = utcnow()
+        if replace:
+            application = letter.application
+            spec = application.sop.spec
+            letter_spec = spec.letter(letter.letter_key)
+            step = spec.issuing_step(letter.letter_key)
+            new = _issue_one(application, spec, letter_spec, step, actor,
+                             letter.signer_position, letter.capacity, utcnow(), replaces=letter)
+            audit.record(actor, "letter.replaced", letter, by=new.id, reason=reason.strip())
+        else:
+            letter.status = "revoked"
+            letter.save()
+            audit.record(actor, "letter.revoked", letter, reason=reason.strip())
+        notify.letter_revoked(letter)
+    return Letter.get_by_id(letter.id)
+
+
+# -- verification of a presented file ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a third party learns about a file they present against a letter's token."""
+
+    exact: bool  # byte for byte the file the portal issued under this token
+    report: signing.LetterReport
+    other: Letter | None  # the file is a genuine letter, but another one
+
+
+def verify_presented(letter: Letter | None, pdf: bytes) -> Verdict:
+    """Check a presented PDF: its signatures (independently of our records), and whether it
+    is exactly the issued file of this letter, or of another."""
+    import hashlib
+
+    roots = [ca_certificate_pem()] if ca_certificate_pem() else []
+    report = signing.verify_letter(pdf, roots)
+    digest = hashlib.sha256(pdf).hexdigest()
+    exact = letter is not None and digest == letter.sha256
+    other = None
+    if not exact:
+        other = Letter.get_or_none(Letter.sha256 == digest)
+        if other is None:
+            tokens = [u.rsplit("/v/", 1)[-1] for u in report.qr_urls if "/v/" in u]
+            other = next((lt for t in tokens if (lt := Letter.by_token(t)) is not None), None)
+        if letter is not None and other is not None and other.id == letter.id:
+            other = None
+    return Verdict(exact, report, other)
