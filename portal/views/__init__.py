@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from portal import operations, web
-from portal.views import admin, applicant, auth, official, public
+from portal.views import admin, applicant, auth, letters, official, public
 
 __all__ = ["init_app"]
 
@@ -13,7 +13,7 @@ __all__ = ["init_app"]
 def init_app(app: Flask) -> None:
     """Register the blueprints and error pages."""
     web.init_app(app)
-    for module in (public, auth, applicant, official, admin):
+    for module in (public, auth, applicant, official, admin, letters):
         app.register_blueprint(module.bp)
     public.register_errors(app)
 

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, current_app, redirect, request, send_file, u
 from flask_login import current_user, login_required
 
 from portal import access, audit, operations
-from portal.models import Application, Document, SopVersion, Task, db
+from portal.models import Application, Document, Letter, SopVersion, Task, db
 from portal.sop.spec import ActorKind, Effect
 from portal.storage import Storage
 from portal.timeline import timeline
@@ -185,6 +185,7 @@ def _application_context(application, errors=None, values=None):
             "documents": Document.latest_for(application), "errors": errors or {},
             "values": values if values is not None else dict(application.form_data),
             "correcting": mine and task.kind == "correction",
+            "letters": list(application.letters.order_by(Letter.id)),
             "calendar": application.agency.calendar(),
             "received": request.args.get("received")}
 

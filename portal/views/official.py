@@ -6,7 +6,7 @@ from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from portal import access, operations
-from portal.models import Application, Decision, Document, SopVersion, Task, utcnow
+from portal.models import Application, Decision, Document, Letter, SopVersion, Task, utcnow
 from portal.reminders import near_due_window
 from portal.sop import engine
 from portal.sop.spec import Effect
@@ -91,6 +91,7 @@ def _task_context(task, errors=None, form=None, done=None):
             "rows": timeline(application), "errors": errors or {}, "form": form or {},
             "calendar": application.agency.calendar(), "next_task": next_task,
             "done": done, "Effect": Effect,
+            "letters": list(application.letters.order_by(Letter.id)),
             "fields": [f for f in spec.fields if f.key in application.form_data]}
 
 

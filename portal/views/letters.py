@@ -1,0 +1,160 @@
+"""Letters: the public verification page (/v/<token>), the development CA certificate,
+downloads for those entitled, the agency's register, and revocation or replacement."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict, deque
+
+from flask import Blueprint, Response, abort, current_app, redirect, request, send_file, url_for
+from flask_login import current_user, login_required
+
+from portal import access, audit, letters, operations
+from portal.models import Decision, Letter, db
+from portal.storage import Storage
+from portal.web import render
+
+bp = Blueprint("letters", __name__)
+
+MAX_PRESENTED = 20 * 1024 * 1024
+
+
+class _RateLimit:
+    """A sliding window per client address, per process (enough to stop a scraper of
+    tokens; a shared limit across hosts belongs in the reverse proxy)."""
+
+    def __init__(self, limit: int, seconds: float):
+        self.limit, self.seconds = limit, seconds
+        self.hits: dict[str, deque] = defaultdict(deque)
+        self.lock = threading.Lock()
+
+    def allow(self, key: str) -> bool:
+        now = time.monotonic()
+        with self.lock:
+            hits = self.hits[key]
+            while hits and hits[0] <= now - self.seconds:
+                hits.popleft()
+            if len(hits) >= self.limit:
+                return False
+            hits.append(now)
+            if len(self.hits) > 10000:  # forget idle clients
+                for other in [k for k, v in self.hits.items() if not v]:
+                    del self.hits[other]
+            return True
+
+
+_views = _RateLimit(60, 60)
+_checks = _RateLimit(10, 60)
+
+
+def _no_store(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/v/<token>", methods=["GET", "POST"])
+def verify(token):
+    """Is this letter genuine, unaltered and still valid? No account, no JavaScript."""
+    limiter = _checks if request.method == "POST" else _views
+    if not limiter.allow(request.remote_addr or "?"):
+        return _no_store(render("error.html", status=429, code=429,
+                                message="Terlalu banyak pemeriksaan. Coba lagi sebentar lagi."))
+    letter = Letter.by_token(token)
+    if letter is None:
+        return _no_store(render("verify.html", status=404, letter=None, verdict=None))
+    verdict, error = None, None
+    if request.method == "POST":
+        upload = request.files.get("file")
+        data = upload.read(MAX_PRESENTED + 1) if upload else b""
+        if not data:
+            error = "Pilih berkas PDF surat yang ingin diperiksa."
+        elif len(data) > MAX_PRESENTED:
+            error = "Berkas terlalu besar (maksimal 20 MB)."
+        else:
+            verdict = letters.verify_presented(letter, data)
+    with db.atomic():
+        audit.record(None, "letter.verified" if verdict else "letter.viewed_public", letter,
+                     presented=bool(verdict), exact=bool(verdict and verdict.exact))
+    calendar = letter.agency.calendar()
+    return _no_store(render("verify.html", "result", status=422 if error else 200,
+                            letter=letter, verdict=verdict, error=error, calendar=calendar,
+                            holder=letters.mask_name(letter.holder_name),
+                            replacement=letter.replaced_by, dev_ca=not current_app.config[
+                                "SIGNING_P12_DIR"]))
+
+
+@bp.get("/ca.pem")
+def ca_certificate():
+    """The development CA certificate, for checking letters with other tools."""
+    pem = letters.ca_certificate_pem()
+    if pem is None:
+        abort(404)
+    return Response(pem, mimetype="application/x-pem-file",
+                    headers={"Content-Disposition": "attachment; filename=absah-dev-ca.pem"})
+
+
+def _entitled(letter_id) -> Letter:
+    letter = Letter.get_or_none(Letter.id == letter_id)
+    if letter is None or not access.can_view_application(current_user._get_current_object(),
+                                                         letter.application):
+        abort(404)
+    return letter
+
+
+@bp.get("/letters/<int:letter_id>.pdf")
+@login_required
+def download(letter_id):
+    """The signed PDF, for the applicant to download and officials to print."""
+    letter = _entitled(letter_id)
+    with db.atomic():
+        audit.record(current_user._get_current_object(), "letter.downloaded", letter)
+    response = send_file(Storage(current_app.config["STORAGE_DIR"]).path(letter.storage_key),
+                         mimetype="application/pdf", as_attachment=True,
+                         download_name=f"{letter.number.replace('/', '-')}.pdf", max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/letters")
+@login_required
+def register():
+    """The agency's register of letters issued (and handed over), for its administrator."""
+    user = current_user._get_current_object()
+    if not user.is_agency_admin or not user.agency_id:
+        abort(403)
+    rows = list(Letter.select().where(Letter.agency == user.agency)
+                .order_by(Letter.issued_at.desc()).limit(500))
+    handovers = {}
+    for decision in Decision.select().where(
+            Decision.application.in_([r.application_id for r in rows] or [0])):
+        record = (decision.data or {}).get("record")
+        if record and "collected_by" in record:
+            handovers[decision.application_id] = (record, decision)
+    return render("letters.html", rows=rows, handovers=handovers,
+                  calendar=user.agency.calendar())
+
+
+@bp.route("/letters/<int:letter_id>", methods=["GET", "POST"])
+@login_required
+def detail(letter_id):
+    """One letter; its agency's administrator may revoke or replace it with a reason."""
+    letter = _entitled(letter_id)
+    user = current_user._get_current_object()
+    may_revoke = user.is_agency_admin and user.agency_id == letter.agency_id
+    errors = {}
+    if request.method == "POST":
+        if not may_revoke:
+            abort(403)
+        try:
+            letter = letters.revoke_letter(user, letter, request.form.get("reason", ""),
+                                           replace=request.form.get("action") == "replace")
+        except operations.ValidationError as exc:
+            errors = exc.errors
+        except letters.LetterError as exc:
+            errors = {"reason": str(exc)}
+        else:
+            return redirect(url_for("letters.detail", letter_id=letter.id), 303)
+    return render("letter.html", "panel", status=422 if errors else 200, letter=letter,
+                  may_revoke=may_revoke, errors=errors, calendar=letter.agency.calendar(),
+                  form=request.form)
