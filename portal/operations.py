@@ -197,10 +197,14 @@ def decide_approval(approver: User, approval: AccountApproval, approve: bool,
             raise PermissionDenied("Anda tidak berwenang menyetujui akun untuk instansi ini.")
         if not approve and not (reason or "").strip():
             raise ValidationError({"reason": "Sebutkan alasan penolakan."})
-        approval.status = "approved" if approve else "declined"
-        approval.decided_at, approval.decided_by = utcnow(), approver
-        approval.reason = (reason or "").strip()
-        approval.save()
+        taken = (AccountApproval.update(status="approved" if approve else "declined",
+                                        decided_at=utcnow(), decided_by=approver,
+                                        reason=(reason or "").strip())
+                 .where((AccountApproval.id == approval.id)
+                        & (AccountApproval.status == "pending")).execute())
+        if taken != 1:  # decided by someone else in the meantime, or not pending
+            raise OperationError("Permintaan ini sudah diputuskan; muat ulang halaman.")
+        approval = AccountApproval.get_by_id(approval.id)
         audit.record(approver, f"account.{approval.status}", approval,
                      agency=approval.agency.code)
         notify.approval_decided(approval)
@@ -255,6 +259,9 @@ def import_sop(text: str, filename: str = "<upload>", actor: User | None = None)
         _check_positions(spec, filename)
         version = SopVersion.create(agency=agency, code=spec.code, version=spec.version,
                                     title=spec.title, source=text, sha256=spec.source_sha256)
+        # One version serves new files; files under way keep the version they started with.
+        SopVersion.update(active=False).where((SopVersion.code == spec.code)
+                                              & (SopVersion.id != version.id)).execute()
         audit.record(actor, "sop.imported", version, code=spec.code, version=spec.version)
     return version
 

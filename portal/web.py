@@ -102,6 +102,18 @@ def _static_view(app: Flask):
     return static
 
 
+def _is_approver() -> bool:
+    """Whether the logged-in official may approve applicant accounts for their agency."""
+    from flask_login import current_user
+
+    from portal.operations import approvers
+
+    user = current_user
+    if not user.is_authenticated or not user.agency_id:
+        return False
+    return any(u.id == user.id for u in approvers(user.agency))
+
+
 def _locale() -> str:
     chosen = session.get("lang")
     return chosen if chosen in LANGUAGES else "id"
@@ -127,7 +139,7 @@ def init_app(app: Flask) -> None:
     # The form macros as a global `m`: a fragment rendered alone (an htmx block) does not
     # run its template's top-level imports, so an `{% import %}` would be missing there.
     app.jinja_env.globals.update(asset_url=asset_url, LANGUAGES=LANGUAGES, locale=_locale,
-                                 m=_Macros(app))
+                                 m=_Macros(app), is_approver=_is_approver)
 
     @app.after_request
     def _headers(response):
