@@ -442,6 +442,7 @@ def add_day_off(actor: User, day, name: str) -> DayOff:
             raise taken from None
         audit.record(actor, "day_off.added", day_off, agency=agency.code, day=_iso(date),
                      name=name)
+    Agency.forget_calendar(agency.id)  # after the commit, so nobody keeps the old days
     return day_off
 
 
@@ -455,6 +456,7 @@ def remove_day_off(actor: User, day_off_id: int) -> None:
         audit.record(actor, "day_off.removed", day_off, agency=agency.code,
                      day=_iso(day_off.day), name=day_off.name)
         day_off.delete_instance()
+    Agency.forget_calendar(agency.id)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 
 from peewee import (
     BooleanField,
@@ -29,6 +30,8 @@ __all__ = [
 ]
 
 db = DatabaseProxy()
+CALENDAR_TTL = 60.0
+_CALENDARS: dict[int, tuple] = {}
 
 
 def utcnow() -> dt.datetime:
@@ -84,11 +87,27 @@ class Agency(BaseModel):
     created_at = UTCDateTimeField(default=utcnow)
 
     def calendar(self):
-        """The agency's working-day calendar (its zone, hours and own days off)."""
+        """The agency's working-day calendar (its zone, hours and own days off).
+
+        Kept per process for a minute: every page shows due times, and days off change a
+        few times a year (changing them here forgets the copy at once; other processes
+        follow within the minute).
+        """
         from portal.calendar import WorkCalendar
 
+        key = (self.timezone, json.dumps(self.office_hours, sort_keys=True))
+        cached = _CALENDARS.get(self.id)
+        if cached is not None and cached[0] > time.monotonic() and cached[1] == key:
+            return cached[2]
         days = [d.day for d in self.days_off]
-        return WorkCalendar.from_config(self.timezone, self.office_hours, days)
+        calendar = WorkCalendar.from_config(self.timezone, self.office_hours, days)
+        _CALENDARS[self.id] = (time.monotonic() + CALENDAR_TTL, key, calendar)
+        return calendar
+
+    @staticmethod
+    def forget_calendar(agency_id: int) -> None:
+        """Drop the kept calendar (after its days off changed)."""
+        _CALENDARS.pop(agency_id, None)
 
 
 class DayOff(BaseModel):
@@ -256,6 +275,7 @@ class Document(BaseModel):
     storage_key = CharField()
     uploaded_by = ForeignKeyField(User)
     uploaded_at = UTCDateTimeField(default=utcnow)
+    previews = JSONField(default=list)  # storage keys of small page images
 
     class Meta:
         indexes = ((("application", "requirement", "version"), True),)

@@ -31,6 +31,7 @@ from portal.models import (
     utcnow,
 )
 from portal.numbering import next_value
+from portal.previews import make_previews
 from portal.sop import engine
 from portal.sop.registry import sha256_hex, spec_from_source
 from portal.sop.spec import (
@@ -46,7 +47,7 @@ from portal.storage import Storage
 
 __all__ = [
     "AlreadyDecided", "NotFound", "OperationError", "PermissionDenied", "Upload", "ValidationError",
-    "acting_capacity", "approvers", "decide", "decide_approval", "import_sop",
+    "acting_capacity", "approvers", "may_approve", "decide", "decide_approval", "import_sop",
     "needs_approval", "register_applicant", "request_approval", "request_password_reset",
     "own_draft", "reset_password", "save_draft", "submit_application", "verify_email",
 ]
@@ -187,6 +188,20 @@ def approvers(agency: Agency) -> list[User]:
         if position is not None:
             users.update({u.id: u for u, _c in Assignment.holders(position, today)})
     return list(users.values())
+
+
+def may_approve(user: User) -> bool:
+    """Whether the user may approve applicant accounts for their agency (cheap: for menus)."""
+    if not user.agency_id:
+        return False
+    if user.is_agency_admin:
+        return True
+    pairs = {key for code, key in _activating_positions() if code == user.agency.code}
+    if not pairs:
+        return False
+    today = user.agency.calendar().local(utcnow()).date()
+    return any(p.key in pairs and p.agency_id == user.agency_id
+               for p, _c in Position.held_by(user, today))
 
 
 def decide_approval(approver: User, approval: AccountApproval, approve: bool,
@@ -684,10 +699,12 @@ def _store_uploads(application: Application, uploads: Mapping[str, Upload], user
         key_, digest = storage.put(upload.data)
         media_type = _sniff(upload.data, known[key].media_types)
         version = latest[key].version + 1 if key in latest else 1
+        previews = [storage.put(image)[0] for image in make_previews(upload.data, media_type)]
         document = Document.create(
             application=application, requirement=key, version=version,
             filename=_safe_name(upload.filename), media_type=media_type, size=len(upload.data),
-            sha256=digest, storage_key=key_, uploaded_by=user, uploaded_at=now)
+            sha256=digest, storage_key=key_, uploaded_by=user, uploaded_at=now,
+            previews=previews)
         audit.record(user, "document.uploaded", document, requirement=key, version=version,
                      sha256=digest)
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from portal.models import Application, Decision, Task, utcnow
+from peewee import JOIN
+
+from portal.models import Application, Decision, Position, Task, User, utcnow
 
 __all__ = ["TimelineRow", "duration_label", "timeline"]
 
@@ -47,8 +49,11 @@ def timeline(application: Application) -> list[TimelineRow]:
     spec = application.sop.spec
     calendar = application.agency.calendar()
     tasks = list(Task.select().where(Task.application == application).order_by(Task.id))
-    decisions = {d.task_id: d for d in Decision.select().where(
-        Decision.application == application)}
+    decisions = {d.task_id: d for d in (
+        Decision.select(Decision, User, Position)
+        .join(User, on=(Decision.actor == User.id))
+        .switch(Decision).join(Position, JOIN.LEFT_OUTER, on=(Decision.position == Position.id))
+        .where(Decision.application == application))}
     now = utcnow()
     rows = []
     for step in spec.application_steps:

@@ -104,14 +104,16 @@ def _static_view(app: Flask):
 
 def _is_approver() -> bool:
     """Whether the logged-in official may approve applicant accounts for their agency."""
+    from flask import g
     from flask_login import current_user
 
-    from portal.operations import approvers
+    from portal.operations import may_approve
 
-    user = current_user
-    if not user.is_authenticated or not user.agency_id:
+    if not current_user.is_authenticated:
         return False
-    return any(u.id == user.id for u in approvers(user.agency))
+    if "is_approver" not in g:
+        g.is_approver = may_approve(current_user._get_current_object())
+    return g.is_approver
 
 
 def _locale() -> str:

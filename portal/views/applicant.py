@@ -237,3 +237,17 @@ def document(doc_id):
                          download_name=doc.filename, max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+@bp.get("/documents/<int:doc_id>/pages/<int:page>.jpg")
+@login_required
+def preview(doc_id, page):
+    """A small image of one page of an uploaded document (for those entitled to its file)."""
+    doc = Document.get_or_none(Document.id == doc_id)
+    if doc is None or not access.can_view_application(_user(), doc.application) \
+            or not 0 <= page < len(doc.previews or []):
+        abort(404)
+    response = send_file(_storage().path(doc.previews[page]), mimetype="image/jpeg",
+                         max_age=3600)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response

@@ -6,7 +6,16 @@ from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from portal import access, operations
-from portal.models import Application, Decision, Document, Letter, SopVersion, Task, utcnow
+from portal.models import (
+    Agency,
+    Application,
+    Decision,
+    Document,
+    Letter,
+    SopVersion,
+    Task,
+    utcnow,
+)
 from portal.reminders import near_due_window
 from portal.sop import engine
 from portal.sop.spec import Effect
@@ -34,7 +43,8 @@ def inbox():
     codes = []
     if positions:
         query = (Task.inbox(positions).switch(Application).join(SopVersion)
-                 .select_extend(SopVersion))
+                 .select_extend(SopVersion).switch(Application).join(Agency)
+                 .select_extend(Agency))
         if sop:
             query = query.where(SopVersion.code == sop)
         tasks = list(query.limit(INBOX_LIMIT))
