@@ -5,6 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app wsgi
 PORT ?= 5000
+TEST_WORKERS ?= 2  # pytest-xdist processes: one per core here
 
 .PHONY: run test setup assets lint clean weight
 
@@ -18,7 +19,7 @@ run: setup ## set up, migrate, load demo data, serve on http://127.0.0.1:$(PORT)
 test: setup ## set up and run the whole suite (PostgreSQL too when PORTAL_TEST_DATABASE_URL is set)
 	@if [ -z "$$PORTAL_TEST_DATABASE_URL" ]; then \
 	  echo "PostgreSQL part skipped: set PORTAL_TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test to run it"; fi
-	@$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
+	@$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS); status=$$?; \
 	  if [ $$status -eq 5 ]; then echo "pytest collected no tests: that is a failure"; exit 1; fi; \
 	  exit $$status
 

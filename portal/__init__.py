@@ -48,7 +48,8 @@ def create_app(test_config: dict | None = None) -> Flask:
                        ca_dir=app.config["SIGNING_CA_DIR"],
                        p12_dir=app.config["SIGNING_P12_DIR"],
                        p12_passphrase=app.config["SIGNING_P12_PASSPHRASE"],
-                       tsa_url=app.config["SIGNING_TSA_URL"])
+                       tsa_url=app.config["SIGNING_TSA_URL"],
+                       password_hash_method=app.config["PASSWORD_HASH_METHOD"])
     mailer.init_app(app)
     views.init_app(app)
     cli.init_app(app)

@@ -13,7 +13,6 @@ import datetime as dt
 import re
 
 from peewee import JOIN, IntegrityError
-from werkzeug.security import generate_password_hash
 
 from portal import audit, operations, outbox
 from portal.models import (
@@ -30,6 +29,7 @@ from portal.models import (
     utcnow,
 )
 from portal.operations import NotFound, OperationError, PermissionDenied, ValidationError
+from portal.settings import settings
 from portal.sop.spec import SopSpec, load_sop
 
 __all__ = [
@@ -196,7 +196,7 @@ def create_official(actor: User, email: str, name: str, nip: str = "",
         try:
             with db.atomic():
                 user = User.create(email=email, name=name, nip=nip or None, agency=agency,
-                                   password_hash=generate_password_hash(password),
+                                   password_hash=settings.hash_password(password),
                                    email_verified_at=now, approved_at=now)
         except IntegrityError:
             raise taken from None

@@ -37,6 +37,7 @@ def load_config(instance: Path, environ=os.environ) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": environ.get("PORTAL_BASE_URL", "").startswith("https:"),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        "PASSWORD_HASH_METHOD": environ.get("PORTAL_PASSWORD_HASH_METHOD", "scrypt"),
         "DEMO_PASSWORD": environ.get("PORTAL_DEMO_PASSWORD", "demo-absah-2026"),
         "MAX_CONTENT_LENGTH": int(environ.get("PORTAL_MAX_UPLOAD_MB", "60")) * 1024 * 1024,
         # E-mail. Without PORTAL_MAIL_SERVER messages are kept in the outbox (admin page), not sent.

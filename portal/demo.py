@@ -8,8 +8,6 @@ import struct
 import zlib
 from dataclasses import dataclass
 
-from werkzeug.security import generate_password_hash
-
 from portal import audit, operations
 from portal.models import (
     AccountApproval,
@@ -22,6 +20,7 @@ from portal.models import (
     User,
     db,
 )
+from portal.settings import settings
 from portal.sop.registry import seed_files, sha256_hex, spec_from_source
 from portal.sop.spec import ActorKind, Effect
 from portal.storage import Storage
@@ -91,7 +90,7 @@ def _email(agency_code: str, position_key: str) -> str:
 def load_demo(password: str) -> list[DemoAccount]:
     """Create (or complete) the demo agencies, positions, accounts and seed SOPs. Idempotent."""
     accounts: list[DemoAccount] = []
-    digest = generate_password_hash(password)
+    digest = settings.hash_password(password)
     now = dt.datetime.now(dt.UTC)
     with db.atomic():
         for spec in AGENCIES:

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from peewee import IntegrityError
-from werkzeug.security import generate_password_hash
 
 from portal import audit, letters, notify
 from portal.models import (
@@ -32,6 +31,7 @@ from portal.models import (
 )
 from portal.numbering import next_value
 from portal.previews import make_previews
+from portal.settings import settings
 from portal.sop import engine
 from portal.sop.registry import sha256_hex, spec_from_source
 from portal.sop.spec import (
@@ -117,7 +117,7 @@ def register_applicant(email: str, name: str, password: str, phone: str | None =
             raise ValidationError({"email": "Alamat e-mail ini sudah terdaftar."})
         try:
             user = User.create(email=email, name=name.strip(), phone=phone,
-                               password_hash=generate_password_hash(password))
+                               password_hash=settings.hash_password(password))
         except IntegrityError:
             raise ValidationError({"email": "Alamat e-mail ini sudah terdaftar."}) from None
         audit.record(user, "account.registered", user)
@@ -150,7 +150,7 @@ def reset_password(user: User, password: str) -> User:
     if len(password or "") < 10:
         raise ValidationError({"password": "Kata sandi minimal 10 karakter."})
     with db.atomic():
-        user.password_hash = generate_password_hash(password)
+        user.password_hash = settings.hash_password(password)
         if user.email_verified_at is None:
             user.email_verified_at = utcnow()  # the link proved the address
         user.save()

@@ -17,6 +17,13 @@ class _Settings:
     p12_dir: str = ""  # production: one <e-mail>.p12 per signing official
     p12_passphrase: str = ""
     tsa_url: str = ""  # an RFC 3161 timestamp authority, when configured
+    password_hash_method: str = "scrypt"  # werkzeug's; tests choose a cheap one
+
+    def hash_password(self, password: str) -> str:
+        """A salted hash of a password with the configured method."""
+        from werkzeug.security import generate_password_hash
+
+        return generate_password_hash(password, method=self.password_hash_method)
 
     def configure(self, base_url: str, secret_key: str, **signing) -> None:
         self.base_url = base_url.rstrip("/")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import uuid
 
 import pytest
@@ -37,10 +38,53 @@ def _shared_ca_dir(tmp_path):
     return tmp_path.parent.parent / "absah-dev-ca"
 
 
+BASE_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret",
+    "BASE_URL": "http://portal.test",
+    "DEMO_PASSWORD": "demo-test-password",
+    "MAIL_SERVER": "",
+    # scrypt costs ~0.3 s a login here; tests log in hundreds of times.
+    "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+}
+_SQLITE_TEMPLATES: dict[str, tuple] = {}
+
+
+def _sqlite_template(kind: str, tmp_path_factory) -> tuple:
+    """A migrated SQLite file (with the demo data when kind == "demo"), made once per test
+    process through the same migrations and operations, then copied for each test: a copy
+    costs a millisecond, migrating and loading the demo over a second."""
+    if kind in _SQLITE_TEMPLATES:
+        return _SQLITE_TEMPLATES[kind]
+    from portal import create_app
+    from portal.db import migrate
+    from portal.demo import load_demo
+
+    folder = tmp_path_factory.mktemp(f"template-{kind}")
+    path = folder / "test.db"
+    template = create_app({**BASE_CONFIG, "DATABASE_URL": f"sqlite:///{path}",
+                           "STORAGE_DIR": str(folder / "files"),
+                           "SIGNING_CA_DIR": str(folder / "ca")})
+    database = template.extensions["database"]
+    migrate(database)
+    accounts = None
+    if kind == "demo":
+        with template.app_context():
+            accounts = load_demo(BASE_CONFIG["DEMO_PASSWORD"])
+    database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    database.close()
+    _SQLITE_TEMPLATES[kind] = (path, accounts)
+    return _SQLITE_TEMPLATES[kind]
+
+
 @pytest.fixture(params=BACKENDS)
-def database_url(request, tmp_path):
-    """A URL to an empty database: a temp SQLite file, or a fresh PostgreSQL schema."""
+def database_url(request, tmp_path, tmp_path_factory):
+    """A URL to a migrated database: a copy of a template SQLite file (with the demo data
+    already in it when the test asks for `demo`), or a fresh PostgreSQL schema."""
     if request.param == "sqlite":
+        kind = "demo" if "demo" in request.fixturenames else "empty"
+        template, _accounts = _sqlite_template(kind, tmp_path_factory)
+        shutil.copyfile(template, tmp_path / "test.db")
         yield f"sqlite:///{tmp_path / 'test.db'}"
         return
     schema = f"t_{uuid.uuid4().hex[:16]}"
@@ -77,19 +121,15 @@ def app(database_url, tmp_path, monkeypatch, app_config):
 
     monkeypatch.setenv("PORTAL_INSTANCE_DIR", str(tmp_path / "instance"))
     app = create_app({
-        "TESTING": True,
+        **BASE_CONFIG,
         "DATABASE_URL": database_url,
         "STORAGE_DIR": str(tmp_path / "files"),
         "SIGNING_CA_DIR": str(_shared_ca_dir(tmp_path)),
-        "SECRET_KEY": "test-secret",
-        "BASE_URL": "http://portal.test",
-        "DEMO_PASSWORD": "demo-test-password",
-        "MAIL_SERVER": "",
         **app_config,
     })
     app.test_client_class = FreshContextClient
     database = app.extensions["database"]
-    migrate(database)
+    migrate(database)  # a no-op on a template copy; the whole schema on PostgreSQL
     with app.app_context():
         yield app
     database.close()
@@ -113,10 +153,12 @@ def storage(app):
 
 
 @pytest.fixture
-def demo(app):
+def demo(app, database_url):
     """The demo agencies, positions, accounts and the five seed SOPs."""
     from portal.demo import load_demo
 
+    if database_url.startswith("sqlite"):
+        return _SQLITE_TEMPLATES["demo"][1]  # the copied template holds them already
     return load_demo(app.config["DEMO_PASSWORD"])
 
 
