@@ -14,7 +14,7 @@ run: setup ## set up, migrate, load demo data, serve on http://127.0.0.1:$(PORT)
 	$(FLASK) db upgrade
 	$(FLASK) demo
 	@echo "Absah: http://127.0.0.1:$(PORT)  (Ctrl-C stops it)"
-	$(VENV)/bin/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
+	$(VENV)/bin/gunicorn --workers 2 --worker-class gthread --threads 4 --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
 
 test: setup ## set up and run the whole suite (PostgreSQL too when PORTAL_TEST_DATABASE_URL is set)
 	@if [ -z "$$PORTAL_TEST_DATABASE_URL" ]; then \

@@ -289,7 +289,10 @@ def _issue_one(application, spec, letter_spec, step, decider, position, capacity
         token=token, storage_key=storage_key, sha256=digest, size=len(pdf),
         signer=signer.user, signer_position=signer.position, capacity=signer.capacity,
         signer_name=signer.user.name, signer_nip=signer.user.nip or "",
-        signer_title=signer.title, holder_name=application.applicant.name, issued_at=now)
+        signer_title=signer.title, issued_at=now,
+        # An internal letter (opened by an official) is not issued to a person.
+        holder_name=(application.applicant.name
+                     if spec.initiator.kind is ActorKind.APPLICANT else ""))
     audit.record(decider, "letter.issued", letter, number=number, sha256=digest,
                  letter=letter_spec.key, signer=signer.user.id)
     notify.letter_issued(letter, letter_spec.notice)

@@ -461,7 +461,8 @@ def decide(task_id: int, user: User, outcome: str, note: str = "",
         data = _clean_verdicts(spec, step, application, verdicts, chosen)
         if step.record and chosen.effect is Effect.FORWARD:
             data["record"] = _clean_fields(step.record, record or {})
-        if task.assignee_id is not None and (form is not None or uploads):
+        if (task.assignee_id is not None or task.kind == "correction") \
+                and (form is not None or uploads):
             _apply_applicant_changes(application, spec, step, task, form, uploads, storage, user,
                                      now)
         taken = (Task.update(status="done", decided_at=now, decided_by=user, outcome=outcome)

@@ -10,7 +10,7 @@ from peewee import JOIN
 
 from portal.models import Application, Decision, Position, Task, User, utcnow
 
-__all__ = ["TimelineRow", "duration_label", "timeline"]
+__all__ = ["Round", "TimelineRow", "duration_label", "timeline"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,18 @@ class TimelineRow:
     overdue: bool = False
     outcome: str = ""
     note: str = ""
+    rounds: tuple[Round, ...] = ()  # every decision at this step, returns included
+
+
+@dataclass(frozen=True)
+class Round:
+    """One decision taken at a step (a step may be decided again after a return)."""
+
+    outcome: str
+    effect: str
+    by: str
+    at: str
+    note: str
 
 
 def duration_label(delta: dt.timedelta) -> str:
@@ -75,11 +87,12 @@ def timeline(application: Application) -> list[TimelineRow]:
             state = "upcoming"
         standard = (step.time.label_id() if step.time else
                     "sesuai jadwal" if step.until_field else "tidak ditentukan")
-        by = ""
-        if decision is not None:
-            capacity = {"plh": "Plh. ", "plt": "Plt. "}.get(decision.capacity or "", "")
-            where = f"{capacity}{decision.position.title}" if decision.position_id else ""
-            by = f"{decision.actor.name}" + (f" ({where})" if where else "")
+        by = _who(decision) if decision is not None else ""
+        rounds = tuple(
+            Round(outcome=(step.outcome(d.outcome).label if step.outcome(d.outcome)
+                           else d.outcome), effect=d.effect, by=_who(d),
+                  at=calendar.format(d.decided_at), note=d.note)
+            for t in own if (d := decisions.get(t.id)) is not None)
         rows.append(TimelineRow(
             ref=step.ref, key=step.key, title=step.title, actor=spec.actor(step.actor).title,
             standard=standard, state=state,
@@ -89,8 +102,15 @@ def timeline(application: Application) -> list[TimelineRow]:
             due=calendar.format(last.due_at) if last and last.status == "open" and last.due_at
             else "",
             overdue=bool(last and last.status == "open" and last.due_at and last.due_at < now),
-            outcome=outcome.label if outcome else "", note=decision.note if decision else ""))
+            outcome=outcome.label if outcome else "", note=decision.note if decision else "",
+            rounds=rounds))
     return rows
+
+
+def _who(decision) -> str:
+    capacity = {"plh": "Plh. ", "plt": "Plt. "}.get(decision.capacity or "", "")
+    where = f"{capacity}{decision.position.title}" if decision.position_id else ""
+    return decision.actor.name + (f" ({where})" if where else "")
 
 
 def _passed(spec, step, tasks) -> bool:

@@ -19,7 +19,7 @@ from jinja2_fragments.flask import render_block
 
 from portal.models import User
 
-__all__ = ["asset_url", "init_app", "login_manager", "render"]
+__all__ = ["asset_url", "init_app", "login_manager", "render", "uploads_from_request"]
 
 log = logging.getLogger(__name__)
 login_manager = LoginManager()
@@ -146,6 +146,9 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _headers(response):
         if request.path.startswith("/static/") and request.args.get("v"):
+            # Fingerprinted: the content never changes under this URL. send_file's no-cache
+            # would make every page revalidate htmx, which on 2G sometimes re-downloads it.
+            response.cache_control.no_cache = None
             response.cache_control.public = True
             response.cache_control.max_age = 31536000
             response.cache_control.immutable = True
@@ -179,3 +182,15 @@ def _load_user(user_id: str) -> User | None:
 
 def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true"
+
+
+def uploads_from_request(prefix: str = "doc_"):
+    """Files of the request keyed by document key (inputs are named doc_<key>)."""
+    from portal.operations import Upload
+
+    uploads = {}
+    for name, storage in request.files.items():
+        if name.startswith(prefix) and storage and storage.filename:
+            uploads[name[len(prefix):]] = Upload(storage.filename, storage.read(),
+                                                 storage.mimetype or "")
+    return uploads

@@ -244,7 +244,7 @@ def official_decides(official: Person, number: str, outcome: str, *, shots=None,
     if expect_text is not None:
         expect(page.get_by_text(expect_text).first).to_be_visible()
     for label, reason in (incomplete or {}).items():
-        row = page.locator(".verdict", has_text=label)
+        row = page.get_by_role("group", name=label)  # the document's fieldset and legend
         row.get_by_label("tidak lengkap", exact=True).check()
         row.get_by_label(f"Catatan untuk {label}").fill(reason)
     for label, option in (record_choices or {}).items():

@@ -187,3 +187,39 @@ def test_password_reset_link_works_once(app, demo, smtp_app_config=None):
     assert browser.post(link, {"password": "kata-sandi-baru-1"}).status_code == 303
     assert browser.get(link).status_code == 400  # spent
     browser.login(DEMO_APPLICANT, "kata-sandi-baru-1")
+
+
+def test_a_returned_internal_draft_is_replaced_by_the_drafter_and_the_return_stays_visible(
+        app, demo, storage):
+    import io
+
+    from portal.demo import sample_pdf
+    from portal.models import Decision, Document
+
+    drafter_user = User.by_email("jft.pkt@bpsdm-kalbar.absah.test")
+    application = _submit("info-kompetensi-teknis", drafter_user, storage)
+    kabid = Browser(app)
+    kabid.login("kabid.pkt@bpsdm-kalbar.absah.test", PASSWORD)
+    task = Task.open_for(application)
+    returned = kabid.post(f"/tasks/{task.id}/decide",
+                          {"outcome": "returned", "note": "Tanggal kegiatan keliru"})
+    assert returned.status_code == 303
+    drafter = Browser(app)
+    drafter.login("jft.pkt@bpsdm-kalbar.absah.test", PASSWORD)
+    correction = Task.open_for(application)
+    page = text(drafter.get(f"/tasks/{correction.id}"))
+    assert 'name="doc_draft_surat_penawaran"' in page and "Tanggal kegiatan keliru" in page
+    forward = next(o for o in application.sop.spec.step(correction.step_key).outcomes
+                   if o.effect.value == "forward")
+    sent = drafter.post(f"/tasks/{correction.id}/decide", {
+        "outcome": forward.key,
+        "doc_draft_surat_penawaran": (io.BytesIO(sample_pdf("Draf v2")), "draf-v2.pdf"),
+    }, content_type="multipart/form-data")
+    assert sent.status_code == 303, text(sent)[:1000]
+    versions = [d.version for d in Document.select().where(
+        (Document.application == application)
+        & (Document.requirement == "draft_surat_penawaran"))]
+    assert sorted(versions) == [1, 2]
+    assert Decision.select().where(Decision.effect == "return").count() == 1
+    again = text(kabid.get(f"/tasks/{Task.open_for(application).id}"))
+    assert "Tanggal kegiatan keliru" in again  # the earlier return is still in the story

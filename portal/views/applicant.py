@@ -13,7 +13,7 @@ from portal.models import Application, Document, Letter, SopVersion, Task, db
 from portal.sop.spec import ActorKind, Effect
 from portal.storage import Storage
 from portal.timeline import timeline
-from portal.web import render
+from portal.web import render, uploads_from_request
 
 bp = Blueprint("portal", __name__)
 
@@ -24,16 +24,6 @@ def _storage() -> Storage:
 
 def _user():
     return current_user._get_current_object()
-
-
-def uploads_from_request(prefix: str = "doc_") -> dict[str, operations.Upload]:
-    """Files of the request keyed by document key (inputs are named doc_<key>)."""
-    uploads = {}
-    for name, storage in request.files.items():
-        if name.startswith(prefix) and storage and storage.filename:
-            uploads[name[len(prefix):]] = operations.Upload(
-                storage.filename, storage.read(), storage.mimetype or "")
-    return uploads
 
 
 @bp.get("/home")

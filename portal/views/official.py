@@ -21,7 +21,7 @@ from portal.sop import engine
 from portal.sop.spec import Effect
 from portal.storage import Storage
 from portal.timeline import timeline
-from portal.web import render
+from portal.web import render, uploads_from_request
 
 bp = Blueprint("official", __name__)
 
@@ -91,6 +91,9 @@ def _task_context(task, errors=None, form=None, done=None):
     decision = Decision.get_or_none(Decision.task == task)
     judged = [d for d in spec.documents if d.key in (step.documents or ())
               and d.applies(application.form_data)]
+    opening = spec.application_steps[0].key
+    replaceable = [d for d in spec.documents if task.kind == "correction"
+                   and (d.step or opening) == step.key and d.applies(application.form_data)]
     next_task = None
     if task.status != "open":
         positions = [p for p, _c in access.positions_today(_user())]
@@ -100,7 +103,7 @@ def _task_context(task, errors=None, form=None, done=None):
             "documents": Document.latest_for(application), "judged": judged,
             "rows": timeline(application), "errors": errors or {}, "form": form or {},
             "calendar": application.agency.calendar(), "next_task": next_task,
-            "done": done, "Effect": Effect,
+            "done": done, "Effect": Effect, "replaceable": replaceable,
             "letters": list(application.letters.order_by(Letter.id)),
             "fields": [f for f in spec.fields if f.key in application.form_data]}
 
@@ -127,6 +130,7 @@ def decide(task_id):
         record = {k[len("record_"):]: v for k, v in form.items() if k.startswith("record_")}
         operations.decide(task.id, _user(), form.get("outcome", ""), note=form.get("note", ""),
                           verdicts=verdicts or None, record=record,
+                          uploads=uploads_from_request() if task.kind == "correction" else None,
                           storage=Storage(current_app.config["STORAGE_DIR"]))
     except operations.PermissionDenied:
         abort(403)
