@@ -44,8 +44,11 @@ class _RateLimit:
             return True
 
 
-_views = _RateLimit(60, 60)
-_checks = _RateLimit(10, 60)
+def _limit(kind: str) -> _RateLimit:
+    """The app's limiter for page views or file checks (kept with the app, not the module)."""
+    limits = current_app.extensions.setdefault("verification_limits", {
+        "view": _RateLimit(60, 60), "check": _RateLimit(10, 60)})
+    return limits[kind]
 
 
 def _no_store(response):
@@ -56,7 +59,7 @@ def _no_store(response):
 @bp.route("/v/<token>", methods=["GET", "POST"])
 def verify(token):
     """Is this letter genuine, unaltered and still valid? No account, no JavaScript."""
-    limiter = _checks if request.method == "POST" else _views
+    limiter = _limit("check" if request.method == "POST" else "view")
     if not limiter.allow(request.remote_addr or "?"):
         return _no_store(render("error.html", status=429, code=429,
                                 message="Terlalu banyak pemeriksaan. Coba lagi sebentar lagi."))
