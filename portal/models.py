@@ -218,10 +218,22 @@ class SopVersion(BaseModel):
 
     @property
     def spec(self):
-        """The validated spec (parsed once per process and source)."""
-        from portal.sop.registry import spec_from_source
+        """The validated spec (parsed once per process and source).
 
-        return spec_from_source(self.source, self.sha256)
+        A row selected without its source (lists select only the columns they show) reads
+        the source only when this process has not parsed that version yet.
+        """
+        from portal.sop.registry import cached_spec, spec_from_source
+
+        spec = cached_spec(self.sha256)
+        if spec is not None:
+            return spec
+        source = self.source or SopVersion.select(SopVersion.source).where(
+            SopVersion.id == self.id).scalar()
+        return spec_from_source(source, self.sha256)
+
+    # Columns a list needs to show a version and reach its spec, without the YAML source.
+    LIGHT = ("id", "agency", "code", "version", "title", "sha256", "active")
 
     @classmethod
     def current(cls, code: str) -> SopVersion | None:
@@ -318,9 +330,14 @@ class Task(BaseModel):
         return cls.get_or_none((cls.application == application) & (cls.status == "open"))
 
     @classmethod
-    def inbox(cls, positions: list[Position]):
-        """Open tasks of these positions, the most urgent first."""
-        return (cls.select(cls, Application).join(Application)
+    def inbox(cls, positions: list[Position], light: bool = False):
+        """Open tasks of these positions, the most urgent first (``light``: only the file's
+        columns a list shows, not its form data)."""
+        columns = ((Application.id, Application.sop, Application.agency,
+                    Application.applicant, Application.registration_number,
+                    Application.status, Application.current_step, Application.resume_at)
+                   if light else (Application,))
+        return (cls.select(cls, *columns).join(Application)
                 .where((cls.status == "open") & cls.position.in_(positions))
                 .order_by(cls.due_at.asc(nulls="LAST"), cls.id))
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from portal.sop.spec import SopSpec, load_sop
 
-__all__ = ["SEEDS_DIR", "seed_files", "sha256_hex", "spec_from_source"]
+__all__ = ["SEEDS_DIR", "cached_spec", "seed_files", "sha256_hex", "spec_from_source"]
 
 SEEDS_DIR = Path(__file__).resolve().parent / "seeds"
 
@@ -23,7 +23,25 @@ def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-@lru_cache(maxsize=256)
+_BY_HASH: dict[str, SopSpec] = {}
+
+
+def cached_spec(sha256: str) -> SopSpec | None:
+    """The spec of a source this process has parsed already, by the source's hash."""
+    return _BY_HASH.get(sha256)
+
+
 def spec_from_source(source: str, sha256: str) -> SopSpec:
     """Parse a stored SOP source once per process (keyed by its hash)."""
+    spec = _BY_HASH.get(sha256)
+    if spec is None:
+        spec = _parse(source, sha256)
+        if len(_BY_HASH) > 512:  # versions are few; this only bounds a pathological import
+            _BY_HASH.clear()
+        _BY_HASH[sha256] = spec
+    return spec
+
+
+@lru_cache(maxsize=8)
+def _parse(source: str, sha256: str) -> SopSpec:
     return load_sop(source, filename=f"sop:{sha256[:12]}")

@@ -42,9 +42,11 @@ def inbox():
     tasks = []
     codes = []
     if positions:
-        query = (Task.inbox(positions).switch(Application).join(SopVersion)
-                 .select_extend(SopVersion).switch(Application).join(Agency)
-                 .select_extend(Agency))
+        # Only the columns the list shows: not the SOP's YAML source nor the form data.
+        query = (Task.inbox(positions, light=True)
+                 .switch(Application).join(SopVersion)
+                 .select_extend(*(getattr(SopVersion, c) for c in SopVersion.LIGHT))
+                 .switch(Application).join(Agency).select_extend(Agency))
         if sop:
             query = query.where(SopVersion.code == sop)
         tasks = list(query.limit(INBOX_LIMIT))
