@@ -7,7 +7,7 @@ FLASK := $(VENV)/bin/flask --app wsgi
 PORT ?= 5000
 TEST_WORKERS ?= 2  # pytest-xdist processes: one per core here
 
-.PHONY: run test setup assets lint clean weight
+.PHONY: run test setup assets lint clean weight bench
 
 run: export PORTAL_BASE_URL ?= http://127.0.0.1:$(PORT)
 run: setup ## set up, migrate, load demo data, serve on http://127.0.0.1:$(PORT)
@@ -45,6 +45,9 @@ lint: setup
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor instance .pytest_cache
+
+bench: setup ## latency with 100,000 files, load under gunicorn (wrk), signing, weights, 2G
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 weight: setup ## print the bytes on the wire of the key pages (gzip) against their budgets
 	$(PY) -m pytest tests/test_weight.py -q -s -k sqlite

@@ -474,3 +474,76 @@ def resend_message(actor: User, message_id: int) -> OutboxMessage:
             raise OperationError("Pesan ini sudah terkirim atau sedang dikirim. Muat ulang "
                                  "halaman.")
         return outbox.resend(message, actor)  # records its own audit event
+
+
+# ---------------------------------------------------------------------------------------------
+# Letter templates
+
+
+def letter_templates(agency: Agency) -> list[tuple[SopSpec, object, bool]]:
+    """(spec, letter spec, the agency has its own wording) for every letter of its SOPs."""
+    from portal.models import LetterTemplate
+
+    own = {(t.sop_code, t.letter_key) for t in
+           LetterTemplate.select().where(LetterTemplate.agency == agency)}
+    rows = []
+    for version in SopVersion.select().where((SopVersion.agency == agency)
+                                             & SopVersion.active).order_by(SopVersion.code):
+        spec = version.spec
+        rows.extend((spec, letter, (spec.code, letter.key) in own) for letter in spec.letters)
+    return rows
+
+
+def _agency_letter(agency: Agency, sop_code: str, letter_key: str):
+    version = SopVersion.get_or_none((SopVersion.code == sop_code) & (SopVersion.agency == agency)
+                                     & SopVersion.active)
+    if version is None:
+        raise NotFound("Layanan tidak ditemukan.")
+    try:
+        return version.spec, version.spec.letter(letter_key)
+    except KeyError:
+        raise NotFound("Surat tidak ditemukan.") from None
+
+
+def save_letter_template(actor: User, sop_code: str, letter_key: str, source: str):
+    """Store the agency's wording of a letter, after rendering it once with sample values in
+    the same sandbox that issues letters (a broken template is refused here, not at the
+    moment an official signs)."""
+    from jinja2 import TemplateError
+
+    from portal.letters import SANDBOX, sample_context
+    from portal.models import LetterTemplate
+
+    agency = admin_agency(actor)
+    spec, letter = _agency_letter(agency, sop_code, letter_key)
+    source = (source or "").replace("\r\n", "\n").strip() + "\n"
+    if len(source) > 20000 or not source.strip():
+        raise ValidationError({"source": "Isi templat antara 1 dan 20.000 karakter."})
+    try:
+        SANDBOX.from_string(source).render(sample_context(spec, letter, agency))
+    except TemplateError as exc:
+        raise ValidationError({"source": f"Templat tidak dapat dipakai: {exc}"}) from None
+    with db.atomic():
+        row, created = LetterTemplate.get_or_create(
+            agency=agency, sop_code=sop_code, letter_key=letter_key,
+            defaults={"source": source, "updated_by": actor})
+        if not created:
+            row.source, row.updated_by, row.updated_at = source, actor, dt.datetime.now(dt.UTC)
+            row.save()
+        audit.record(actor, "letter_template.saved", row, sop=sop_code, letter=letter_key)
+    return row
+
+
+def reset_letter_template(actor: User, sop_code: str, letter_key: str) -> None:
+    """Go back to the shipped wording."""
+    from portal.models import LetterTemplate
+
+    agency = admin_agency(actor)
+    _agency_letter(agency, sop_code, letter_key)
+    with db.atomic():
+        row = LetterTemplate.get_or_none((LetterTemplate.agency == agency)
+                                         & (LetterTemplate.sop_code == sop_code)
+                                         & (LetterTemplate.letter_key == letter_key))
+        if row is not None:
+            audit.record(actor, "letter_template.reset", row, sop=sop_code, letter=letter_key)
+            row.delete_instance()

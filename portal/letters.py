@@ -36,8 +36,8 @@ from portal.settings import settings
 from portal.sop.spec import ActionKind, ActorKind, LetterSpec, SopSpec, StepSpec
 from portal.storage import Storage
 
-__all__ = ["LetterError", "Verdict", "ca_certificate_pem", "issue_letters", "letter_source",
-           "mask_name", "revoke_letter", "verify_presented"]
+__all__ = ["SANDBOX", "LetterError", "Verdict", "ca_certificate_pem", "issue_letters",
+           "letter_source", "mask_name", "revoke_letter", "sample_context", "verify_presented"]
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "letters"
 MONTHS_ID = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
@@ -53,7 +53,7 @@ Demikian untuk dipergunakan sebagaimana mestinya.
 """
 
 # The agency edits these; render them where they can reach nothing but the given values.
-_SANDBOX = SandboxedEnvironment(autoescape=False, trim_blocks=True, lstrip_blocks=True)
+SANDBOX = SandboxedEnvironment(autoescape=False, trim_blocks=True, lstrip_blocks=True)
 
 
 class LetterError(Exception):
@@ -205,6 +205,17 @@ def _paraf(application: Application, spec: SopSpec, calendar) -> tuple[signing.P
                  for d in rows)
 
 
+def sample_context(spec: SopSpec, letter: LetterSpec, agency) -> dict:
+    """Values shaped like an issued letter's, for checking a template before it is used."""
+    form = {f.key: (f.choices[0][1] if f.choices else f"<{f.label}>") for f in spec.fields}
+    recorded = {f.key: f"<{f.label}>" for s in spec.steps for f in s.record}
+    return {"applicant": {"name": "<Nama Pemohon>"}, "form": form, "recorded": recorded,
+            "agency": {"name": agency.name, "city": agency.city},
+            "application": {"registration_number": "<NOMOR REGISTRASI>"},
+            "service": spec.title, "letter": {"title": letter.title, "key": letter.key},
+            "number": "<NOMOR SURAT>", "date": date_id(dt.date.today())}
+
+
 def _context(application: Application, spec: SopSpec, letter: LetterSpec, number: str,
              local_now: dt.datetime) -> dict:
     labels = {f.key: dict(f.choices) for f in spec.fields}
@@ -255,7 +266,7 @@ def _issue_one(application, spec, letter_spec, step, decider, position, capacity
     token = secrets.token_urlsafe(24)  # 192 random bits
     url = settings.url(f"/v/{token}")
     try:
-        headers, body = _parse(_SANDBOX.from_string(
+        headers, body = _parse(SANDBOX.from_string(
             letter_source(agency, spec.code, letter_spec.key)).render(
             _context(application, spec, letter_spec, number, local_now)))
     except TemplateError as exc:

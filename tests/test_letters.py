@@ -303,3 +303,30 @@ def test_parallel_issuance_gives_consecutive_numbers_without_duplicates(app, dem
     seqs = sorted(lt.seq for lt in Letter.select().where(Letter.letter_key == "rekomendasi"))
     assert seqs == list(range(1, len(tasks) + 1))
     assert Letter.select().count() == len({lt.number for lt in Letter.select()})
+
+
+def test_an_agency_edits_a_letter_wording_and_the_next_letter_uses_it(app, demo, storage):
+    admin = Browser(app)
+    admin.login("admin@dinkes-bangka.absah.test", PASSWORD)
+    url = "/admin/letter-templates/rekom-nakes/rekomendasi"
+    assert "SURAT REKOMENDASI" in text(admin.get(url))
+    broken = admin.post(url, {"action": "save", "source": "title: X\n---\n{{ form.purpose "})
+    assert broken.status_code == 422 and "tidak dapat dipakai" in text(broken)
+    escape = admin.post(url, {"action": "save",
+                              "source": "---\n{{ ''.__class__.__mro__[1].__subclasses__() }}"})
+    assert escape.status_code == 422  # the sandbox refuses to reach Python internals
+    saved = admin.post(url, {"action": "save", "source": (
+        "title: REKOMENDASI KHUSUS\n---\nDiberikan kepada {{ applicant.name }} untuk "
+        "{{ form.purpose }}.\n")})
+    assert saved.status_code == 303
+    letter = _walked(storage, "rekom-nakes")["rekomendasi"]
+    from portal.previews import make_previews
+
+    assert make_previews(_pdf(storage, letter), "application/pdf")  # renders as a PDF
+    import pypdfium2
+
+    pdf = pypdfium2.PdfDocument(_pdf(storage, letter))
+    words = pdf[0].get_textpage().get_text_range()
+    pdf.close()
+    assert "REKOMENDASI KHUSUS" in words
+    assert AuditEvent.select().where(AuditEvent.action == "letter_template.saved").count() == 1

@@ -359,3 +359,38 @@ def resend(message_id):
     status = request.form.get("status", "")
     return redirect(url_for("admin.outbox", status=status if status in OUTBOX_FILTERS else None),
                     303)
+
+
+@bp.get("/letter-templates")
+@admin_required
+def letter_templates():
+    """The wording of every letter the agency's SOPs issue: shipped or the agency's own."""
+    return render("admin/letter_templates.html",
+                  rows=administration.letter_templates(_agency()))
+
+
+@bp.route("/letter-templates/<sop_code>/<letter_key>", methods=["GET", "POST"])
+@admin_required
+def letter_template(sop_code, letter_key):
+    """Edit one letter's wording (checked in the sandbox before it is stored)."""
+    from portal.letters import letter_source
+
+    agency = _agency()
+    spec, letter = administration._agency_letter(agency, sop_code, letter_key)
+    errors, source = {}, None
+    if request.method == "POST":
+        source = request.form.get("source", "")
+        try:
+            if request.form.get("action") == "reset":
+                administration.reset_letter_template(_user(), sop_code, letter_key)
+            else:
+                administration.save_letter_template(_user(), sop_code, letter_key, source)
+        except ValidationError as exc:
+            errors = exc.errors
+        else:
+            return redirect(url_for("admin.letter_template", sop_code=sop_code,
+                                    letter_key=letter_key, saved=1), 303)
+    return render("admin/letter_template.html", status=422 if errors else 200, spec=spec,
+                  letter=letter, errors=errors, saved=request.args.get("saved"),
+                  source=source if source is not None else letter_source(agency, sop_code,
+                                                                         letter_key))
