@@ -37,6 +37,7 @@ Writes bench/results-<date>-<db>.md per database and prints a summary table.
 
 from __future__ import annotations
 
+import abc
 import argparse
 import contextlib
 import datetime as dt
@@ -164,19 +165,21 @@ def loadavg() -> str:
 # -- databases --------------------------------------------------------------------------------
 
 
-class Backend:
+class Backend(abc.ABC):
     """Makes empty databases of one kind and drops them afterwards."""
 
     name = ""
 
+    @abc.abstractmethod
     def new_url(self, workdir: Path, label: str) -> str:
-        raise NotImplementedError
+        """A URL to a new, empty database."""
 
     def cleanup(self) -> None:
-        pass
+        """Drop what new_url made (nothing for files in a temp dir)."""
 
+    @abc.abstractmethod
     def version(self) -> str:
-        raise NotImplementedError
+        """The database server's version, for the report."""
 
 
 class SqliteBackend(Backend):
