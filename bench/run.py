@@ -174,7 +174,7 @@ class Backend(abc.ABC):
     def new_url(self, workdir: Path, label: str) -> str:
         """A URL to a new, empty database."""
 
-    def cleanup(self) -> None:
+    def cleanup(self) -> None:  # noqa: B027 (optional: files in a temp dir need nothing)
         """Drop what new_url made (nothing for files in a temp dir)."""
 
     @abc.abstractmethod
