@@ -29,9 +29,13 @@ def _user():
 @bp.get("/home")
 @login_required
 def home():
-    """Officials start at their inbox; applicants at their files."""
-    if access.positions_today(_user()):
+    """Officials start at their inbox, agency administrators at their overview, applicants
+    at their files."""
+    user = _user()
+    if access.positions_today(user):
         return redirect(url_for("official.inbox"))
+    if user.is_agency_admin and user.agency_id:
+        return redirect(url_for("admin.index"))
     return redirect(url_for("portal.applications"))
 
 
