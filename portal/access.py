@@ -18,8 +18,13 @@ def _today(user: User) -> dt.date:
 
 
 def positions_today(user: User) -> list[tuple[Position, str]]:
-    """(position, capacity) the user holds today, directly or as Plh/Plt."""
-    return Position.held_by(user, _today(user))
+    """(position, capacity) the user holds today, directly or as Plh/Plt (asked once per
+    user object, i.e. once per request)."""
+    held = getattr(user, "_positions_today", None)
+    if held is None:
+        held = Position.held_by(user, _today(user))
+        user._positions_today = held
+    return held
 
 
 def sop_positions(spec: SopSpec) -> set[tuple[str, str]]:

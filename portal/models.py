@@ -243,9 +243,10 @@ class SopVersion(BaseModel):
 
     @classmethod
     def catalogue(cls) -> list[SopVersion]:
-        """The active version of every SOP, by agency and code."""
-        return list(cls.select(cls, Agency).join(Agency).where(cls.active)
-                    .order_by(Agency.name, cls.code))
+        """The active version of every SOP, by agency and code (without the YAML sources:
+        their specs are cached by hash)."""
+        return list(cls.select(*(getattr(cls, c) for c in cls.LIGHT), Agency).join(Agency)
+                    .where(cls.active).order_by(Agency.name, cls.code))
 
 
 class Application(BaseModel):

@@ -199,9 +199,10 @@ def may_approve(user: User) -> bool:
     pairs = {key for code, key in _activating_positions() if code == user.agency.code}
     if not pairs:
         return False
-    today = user.agency.calendar().local(utcnow()).date()
+    from portal.access import positions_today
+
     return any(p.key in pairs and p.agency_id == user.agency_id
-               for p, _c in Position.held_by(user, today))
+               for p, _c in positions_today(user))
 
 
 def decide_approval(approver: User, approval: AccountApproval, approve: bool,
