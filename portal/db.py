@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from peewee import Database, PostgresqlDatabase, SqliteDatabase
@@ -10,9 +11,10 @@ from playhouse.migrations import Runner
 
 from portal.models import db
 
-__all__ = ["MIGRATIONS_DIR", "bind", "make_database", "migrate", "pending_migrations"]
+__all__ = ["MIGRATIONS_DIR", "bind", "make_database", "migrate", "pending_migrations", "release"]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+POOL_SIZE = int(os.environ.get("PORTAL_DB_POOL_SIZE", "10"))
 
 # WAL lets readers work while one writer writes; IMMEDIATE takes the write lock at BEGIN,
 # so two writers queue (busy_timeout) instead of deadlocking on a lock upgrade.
@@ -28,10 +30,25 @@ def make_database(url: str) -> Database:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         return SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE",
                               check_same_thread=False)
-    database = connect_url(url)
+    if url.startswith(("postgresql://", "postgres://")):
+        # A pool per process: opening a PostgreSQL connection (and authenticating) costs
+        # milliseconds, more than most of our requests; each request borrows one instead.
+        scheme, rest = url.split("://", 1)
+        url = f"{scheme}+pool://{rest}"
+        database = connect_url(url, max_connections=POOL_SIZE, stale_timeout=300, timeout=10)
+    else:
+        database = connect_url(url)
     if not isinstance(database, PostgresqlDatabase):
         raise ValueError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
     return database
+
+
+def release(database: Database) -> None:
+    """Close every connection the database holds (pooled ones included)."""
+    if hasattr(database, "close_all"):
+        database.close_all()
+    else:
+        database.close()
 
 
 def bind(database: Database) -> Database:

@@ -24,12 +24,12 @@ BACKENDS = [
 
 
 def _pg_admin(statement: str) -> None:
-    from portal.db import make_database
+    from portal.db import make_database, release
 
     database = make_database(PG_URL)
     database.connect()
     database.execute_sql(statement)
-    database.close()
+    release(database)
 
 
 def _shared_ca_dir(tmp_path):
@@ -132,7 +132,9 @@ def app(database_url, tmp_path, monkeypatch, app_config):
     migrate(database)  # a no-op on a template copy; the whole schema on PostgreSQL
     with app.app_context():
         yield app
-    database.close()
+    from portal.db import release
+
+    release(database)  # pooled PostgreSQL connections too, or the server runs out
 
 
 @pytest.fixture
