@@ -18,6 +18,7 @@ from pathlib import Path
 
 from jinja2 import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
+from peewee import JOIN
 
 import signing
 from portal import audit, notify
@@ -175,7 +176,8 @@ def _signer(application: Application, spec: SopSpec, letter: LetterSpec, step: S
         return _Signer(decider, decider_position, decider_capacity or "definitive",
                        decider_position.title)
     steps_of_actor = [s.key for s in spec.application_steps if s.actor == actor.key]
-    signed = (Decision.select().where((Decision.application == application)
+    signed = (_with_people(Decision.select(Decision, User, Position))
+              .where((Decision.application == application)
                                       & Decision.step_key.in_(steps_of_actor)
                                       & (Decision.effect == "forward"))
               .order_by(Decision.id.desc()).first())
@@ -188,6 +190,13 @@ def _signer(application: Application, spec: SopSpec, letter: LetterSpec, step: S
     raise LetterError(f"{letter.title}: {actor.title} belum memutuskan berkas ini")
 
 
+def _with_people(query):
+    """Decisions with their actor and position in the same statement (no query per row)."""
+    return (query.join(User, on=(Decision.actor == User.id)).switch(Decision)
+            .join(Position, JOIN.LEFT_OUTER, on=(Decision.position == Position.id))
+            .switch(Decision))
+
+
 def _producing_step(spec: SopSpec, letter_key: str) -> str:
     return next(s.key for s in spec.application_steps if letter_key in s.letters)
 
@@ -196,7 +205,8 @@ def _paraf(application: Application, spec: SopSpec, calendar) -> tuple[signing.P
     """The officials who initialled or approved on the way to the signature."""
     kinds = {s.key for s in spec.application_steps
              if s.action in (ActionKind.PARAF, ActionKind.APPROVE)}
-    rows = (Decision.select().where((Decision.application == application)
+    rows = (_with_people(Decision.select(Decision, User, Position))
+            .where((Decision.application == application)
                                     & Decision.step_key.in_(kinds)
                                     & (Decision.effect == "forward"))
             .order_by(Decision.id))

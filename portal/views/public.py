@@ -26,7 +26,11 @@ def healthz():
     """200 when the database answers (and says whether migrations are pending)."""
     try:
         db.execute_sql("SELECT 1").fetchone()
-        pending = pending_migrations(current_app.extensions["database"])
+        # Migrations only change with a deploy: count them once per process, not per poll.
+        if "pending_migrations" not in current_app.extensions:
+            current_app.extensions["pending_migrations"] = pending_migrations(
+                current_app.extensions["database"])
+        pending = current_app.extensions["pending_migrations"]
     except PeeweeException as exc:
         log.error("health check: database error: %s", exc)
         return jsonify(status="error", database="unreachable"), 503
