@@ -380,11 +380,8 @@ def import_sop_version(actor: User, data: bytes | str, filename: str) -> SopVers
         if others.exists():
             raise ValidationError({"file": f"Kode SOP {spec.code!r} sudah dipakai instansi "
                                            "lain."})
-        existed = SopVersion.get_or_none((SopVersion.code == spec.code)
-                                         & (SopVersion.version == spec.version))
+        # import_sop makes the new version the only active one, auditing what it replaces.
         version = operations.import_sop(text, filename, actor)
-        if existed is None:
-            _deactivate_others(actor, version, reason="superseded")
     return version
 
 

@@ -276,8 +276,14 @@ def import_sop(text: str, filename: str = "<upload>", actor: User | None = None)
         version = SopVersion.create(agency=agency, code=spec.code, version=spec.version,
                                     title=spec.title, source=text, sha256=spec.source_sha256)
         # One version serves new files; files under way keep the version they started with.
-        SopVersion.update(active=False).where((SopVersion.code == spec.code)
-                                              & (SopVersion.id != version.id)).execute()
+        for other in SopVersion.select().where((SopVersion.code == spec.code)
+                                               & (SopVersion.id != version.id)
+                                               & SopVersion.active):
+            other.active = False
+            other.save()
+            audit.record(actor, "sop.deactivated", other, code=other.code,
+                         version=other.version, reason="superseded",
+                         by_version=version.version)
         audit.record(actor, "sop.imported", version, code=spec.code, version=spec.version)
     return version
 
