@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from portal.models import Application, Position, User, utcnow
+from portal.models import Agency, Application, Position, User, utcnow
 from portal.sop.spec import ActorKind, SopSpec
 
-__all__ = ["can_view_application", "positions_today", "sop_positions"]
+__all__ = ["can_view_application", "positions_today", "sop_positions", "today_for"]
 
 
-def _today(user: User) -> dt.date:
+def today_for(user: User) -> dt.date:
+    """Today's date where the user works (their agency's zone; WIB without an agency)."""
     if user.agency_id:
-        return user.agency.calendar().local(utcnow()).date()
+        return Agency.cached(user.agency_id).calendar().local(utcnow()).date()
     return (utcnow() + dt.timedelta(hours=7)).date()  # WIB, for users without an agency
 
 
@@ -22,7 +23,7 @@ def positions_today(user: User) -> list[tuple[Position, str]]:
     user object, i.e. once per request)."""
     held = getattr(user, "_positions_today", None)
     if held is None:
-        held = Position.held_by(user, _today(user))
+        held = Position.held_by(user, today_for(user))
         user._positions_today = held
     return held
 

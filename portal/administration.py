@@ -409,6 +409,7 @@ def set_sop_active(actor: User, version_id: int, active: bool) -> SopVersion:
             version.save()
             audit.record(actor, "sop.activated" if active else "sop.deactivated", version,
                          code=version.code, version=version.version)
+    operations.catalogue_changed()
     return version
 
 

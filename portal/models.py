@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+import weakref
+from functools import lru_cache
 
 from peewee import (
     BooleanField,
@@ -22,16 +24,30 @@ from peewee import (
     TextField,
 )
 
+from portal.prepared import Prepared
+
 __all__ = [
     "AccountApproval", "Agency", "Application", "Assignment", "AuditEvent", "AuditHead",
     "Counter", "DayOff", "Decision", "Document", "Letter", "LetterTemplate", "LoginFailure",
     "OutboxMessage", "Position",
-    "SopVersion", "Task", "User", "db", "utcnow",
+    "SopVersion", "Task", "User", "db", "kept", "utcnow",
 ]
 
 db = DatabaseProxy()
-CALENDAR_TTL = 60.0
-_CALENDARS: dict[int, tuple] = {}
+CALENDAR_TTL = 60.0  # seconds a process keeps an agency's row and calendar for pages
+_KEPT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def kept(name: str) -> dict:
+    """A per-process cache (a dict) named ``name`` for the database the models are bound to:
+    ids name different rows in different databases, and tests bind many in one process."""
+    caches = _KEPT.get(db.obj)
+    if caches is None:
+        caches = _KEPT[db.obj] = {}
+    found = caches.get(name)
+    if found is None:
+        found = caches[name] = {}
+    return found
 
 
 def utcnow() -> dt.datetime:
@@ -50,10 +66,25 @@ class UTCDateTimeField(DateTimeField):
         return super().db_value(value)
 
     def python_value(self, value):
+        if isinstance(value, str):  # SQLite's text
+            parsed = _utc_from_text(value)
+            if parsed is not None:
+                return parsed
         value = super().python_value(value)
         if isinstance(value, dt.datetime) and value.tzinfo is None:
             value = value.replace(tzinfo=dt.UTC)
         return value
+
+
+@lru_cache(maxsize=8192)
+def _utc_from_text(text: str) -> dt.datetime | None:
+    """SQLite's ISO 8601 text as an aware UTC datetime (None if it is not ISO 8601). Kept:
+    an inbox reads the same due times on every visit, and datetimes are immutable."""
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
 
 
 class JSONField(TextField):
@@ -96,18 +127,34 @@ class Agency(BaseModel):
         from portal.calendar import WorkCalendar
 
         key = (self.timezone, json.dumps(self.office_hours, sort_keys=True))
-        cached = _CALENDARS.get(self.id)
+        cached = kept("calendars").get(self.id)
         if cached is not None and cached[0] > time.monotonic() and cached[1] == key:
             return cached[2]
         days = [d.day for d in self.days_off]
         calendar = WorkCalendar.from_config(self.timezone, self.office_hours, days)
-        _CALENDARS[self.id] = (time.monotonic() + CALENDAR_TTL, key, calendar)
+        kept("calendars")[self.id] = (time.monotonic() + CALENDAR_TTL, key, calendar)
         return calendar
 
     @staticmethod
     def forget_calendar(agency_id: int) -> None:
-        """Drop the kept calendar (after its days off changed)."""
-        _CALENDARS.pop(agency_id, None)
+        """Drop the kept calendar and row (after its days off changed)."""
+        kept("calendars").pop(agency_id, None)
+        kept("agencies").pop(agency_id, None)
+
+    @classmethod
+    def cached(cls, agency_id: int) -> Agency:
+        """The agency's row as this process read it within the last minute.
+
+        For what every page shows (names, today's date in the agency's zone, due times):
+        agencies change a few times a year. Numbering, letters and decisions read the row.
+        """
+        agencies = kept("agencies")
+        found = agencies.get(agency_id)
+        if found is not None and found[0] > time.monotonic():
+            return found[1]
+        agency = cls.get_by_id(agency_id)
+        agencies[agency_id] = (time.monotonic() + CALENDAR_TTL, agency)
+        return agency
 
 
 class DayOff(BaseModel):
@@ -153,6 +200,12 @@ class User(BaseModel):
     def is_anonymous(self) -> bool:
         return False
 
+    @classmethod
+    def by_id(cls, user_id: int) -> User | None:
+        """The user with this id (every logged-in request asks: the statement is built once)."""
+        found = _USER(user_id)
+        return found[0] if found else None
+
     def get_id(self) -> str:
         # The session holds the id and a fragment of the password hash: changing the
         # password (e.g. after a reset) logs out every other session.
@@ -172,11 +225,8 @@ class Position(BaseModel):
     @classmethod
     def held_by(cls, user: User, on: dt.date) -> list[tuple[Position, str]]:
         """(position, capacity) pairs the user holds on a date, directly or as Plh/Plt."""
-        rows = (Assignment.select(Assignment, cls).join(cls)
-                .where((Assignment.user == user)
-                       & (Assignment.starts_on.is_null() | (Assignment.starts_on <= on))
-                       & (Assignment.ends_on.is_null() | (Assignment.ends_on >= on))))
-        return [(row.position, row.capacity) for row in rows]
+        return [(cls(id=ident, agency=agency, key=key, title=title), capacity)
+                for ident, agency, key, title, capacity in _HELD(user.id, on)]
 
 
 class Assignment(BaseModel):
@@ -215,6 +265,18 @@ class SopVersion(BaseModel):
 
     class Meta:
         indexes = ((("code", "version"), True),)
+
+    @classmethod
+    def cached(cls, version_id: int) -> SopVersion:
+        """A version's row without its source, kept per process: a stored version's code,
+        title and source never change (its ``active`` flag does: do not read it here)."""
+        versions = kept("versions")
+        version = versions.get(version_id)
+        if version is None:
+            version = (cls.select(*(getattr(cls, c) for c in cls.LIGHT))
+                       .where(cls.id == version_id).get())
+            versions[version_id] = version
+        return version
 
     @property
     def spec(self):
@@ -329,6 +391,24 @@ class Task(BaseModel):
     @classmethod
     def open_for(cls, application: Application) -> Task | None:
         return cls.get_or_none((cls.application == application) & (cls.status == "open"))
+
+    # What one row of an official's inbox shows: (task id, kind, step key, due at, clock
+    # started at, registration number, SOP version id, agency id).
+    INBOX_ROW = ("id", "kind", "step_key", "due_at", "clock_started_at")
+
+    @classmethod
+    def inbox_rows(cls, user: User, on: dt.date, sop_code: str = "",
+                   limit: int = 50) -> list[tuple]:
+        """Open tasks of the positions the user holds on a date, the most urgent first, as
+        INBOX_ROW tuples (one statement, built once: every official opens this page)."""
+        if sop_code:
+            return _INBOX_OF_SOP(user.id, on, sop_code, limit)
+        return _INBOX(user.id, on, limit)
+
+    @classmethod
+    def inbox_codes(cls, user: User, on: dt.date) -> list[str]:
+        """The SOP codes among the open tasks of the positions the user holds on a date."""
+        return sorted(code for code, in _INBOX_CODES(user.id, on))
 
     @classmethod
     def inbox(cls, positions: list[Position], light: bool = False):
@@ -518,3 +598,39 @@ class LetterTemplate(BaseModel):
 
 
 ALL_MODELS.extend([Letter, LetterTemplate])
+
+
+# -- statements every page runs, built once (portal.prepared) ------------------------------------
+
+
+def _held_on(user, on):
+    """Positions the user holds on a date (a subquery: its size does not change the SQL)."""
+    return ((Assignment.user == user)
+            & (Assignment.starts_on.is_null() | (Assignment.starts_on <= on))
+            & (Assignment.ends_on.is_null() | (Assignment.ends_on >= on)))
+
+
+def _build_inbox(user, on, limit, sop_code=None):
+    held = Assignment.select(Assignment.position).where(_held_on(user, on))
+    query = (Task.select(*(getattr(Task, c) for c in Task.INBOX_ROW),
+                         Application.registration_number, Application.sop, Application.agency)
+             .join(Application)
+             .where((Task.status == "open") & Task.position.in_(held)))
+    if sop_code is not None:
+        query = query.join(SopVersion).where(SopVersion.code == sop_code)
+    return query.order_by(Task.due_at.asc(nulls="LAST"), Task.id).limit(limit).tuples()
+
+
+_USER = Prepared(db, lambda ident: User.select().where(User.id == ident))
+_HELD = Prepared(db, lambda user, on: (
+    Assignment.select(Position.id, Position.agency, Position.key, Position.title,
+                      Assignment.capacity)
+    .join(Position).where(_held_on(user, on)).order_by(Assignment.id).tuples()))
+_INBOX = Prepared(db, _build_inbox)
+_INBOX_OF_SOP = Prepared(db, lambda user, on, code, limit: _build_inbox(user, on, limit, code))
+_INBOX_CODES = Prepared(db, lambda user, on: (
+    Task.select(SopVersion.code).join(Application).join(SopVersion)
+    .where((Task.status == "open")
+           & Task.position.in_(Assignment.select(Assignment.position)
+                               .where(_held_on(user, on))))
+    .distinct().tuples()))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from peewee import IntegrityError
 
 from portal import audit, letters, notify
 from portal.models import (
+    CALENDAR_TTL,
     AccountApproval,
     Agency,
     Application,
@@ -27,6 +29,7 @@ from portal.models import (
     Task,
     User,
     db,
+    kept,
     utcnow,
 )
 from portal.numbering import next_value
@@ -181,7 +184,7 @@ def approvers(agency: Agency) -> list[User]:
     users = {u.id: u for u in User.select().where((User.agency == agency)
                                                   & User.is_agency_admin & User.active)}
     today = agency.calendar().local(utcnow()).date()
-    for code, key in _activating_positions():
+    for code, key in _activating_positions(fresh=True):
         if code != agency.code:
             continue
         position = Position.get_or_none((Position.agency == agency) & (Position.key == key))
@@ -196,7 +199,8 @@ def may_approve(user: User) -> bool:
         return False
     if user.is_agency_admin:
         return True
-    pairs = {key for code, key in _activating_positions() if code == user.agency.code}
+    code = Agency.cached(user.agency_id).code
+    pairs = {key for agency_code, key in _activating_positions() if agency_code == code}
     if not pairs:
         return False
     from portal.access import positions_today
@@ -227,8 +231,15 @@ def decide_approval(approver: User, approval: AccountApproval, approve: bool,
     return approval
 
 
-def _activating_positions() -> set[tuple[str, str]]:
-    """(agency code, position key) pairs that activate accounts in any active SOP."""
+def _activating_positions(fresh: bool = False) -> frozenset[tuple[str, str]]:
+    """(agency code, position key) pairs that activate accounts in any active SOP.
+
+    Kept per process for a minute (changing the catalogue here forgets it at once);
+    ``fresh`` asks the database, as deciding who may approve does.
+    """
+    found = kept("catalogue").get("activating")
+    if not fresh and found is not None and found[0] > time.monotonic():
+        return found[1]
     pairs = set()
     for version in SopVersion.catalogue():
         spec = version.spec
@@ -236,7 +247,8 @@ def _activating_positions() -> set[tuple[str, str]]:
             if step.action is ActionKind.ACTIVATE:
                 actor = spec.actor(step.actor)
                 pairs.add((actor.office or spec.agency, actor.key))
-    return pairs
+    kept("catalogue")["activating"] = (time.monotonic() + CALENDAR_TTL, frozenset(pairs))
+    return frozenset(pairs)
 
 
 def needs_approval(spec: SopSpec, agency: Agency) -> bool:
@@ -285,7 +297,14 @@ def import_sop(text: str, filename: str = "<upload>", actor: User | None = None)
                          version=other.version, reason="superseded",
                          by_version=version.version)
         audit.record(actor, "sop.imported", version, code=spec.code, version=spec.version)
+    catalogue_changed()
     return version
+
+
+def catalogue_changed() -> None:
+    """After SOP versions were imported, activated or deactivated: this process's menus
+    follow at once, other processes within the minute."""
+    kept("catalogue").clear()
 
 
 def _check_positions(spec: SopSpec, filename: str) -> None:

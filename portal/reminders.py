@@ -12,17 +12,26 @@ from portal.models import Agency, Application, Assignment, Position, Task, db, u
 from portal.notify import task_recipients
 from portal.settings import settings
 
-__all__ = ["ReminderReport", "near_due_window", "send_reminders"]
+__all__ = ["ReminderReport", "due_state", "near_due_from", "send_reminders"]
 
 MAX_WINDOW = dt.timedelta(days=1)
 MIN_WINDOW = dt.timedelta(minutes=15)
 
 
-def near_due_window(task: Task) -> dt.timedelta:
-    """How long before the due time a task counts as near due: a quarter of its time,
+def near_due_from(due_at: dt.datetime, clock_started_at: dt.datetime) -> dt.datetime:
+    """When a task starts to count as near due: a quarter of its time before it is due,
     at least 15 minutes and at most a day."""
-    span = task.due_at - task.clock_started_at
-    return min(max(span / 4, MIN_WINDOW), MAX_WINDOW)
+    return due_at - min(max((due_at - clock_started_at) / 4, MIN_WINDOW), MAX_WINDOW)
+
+
+def due_state(due_at: dt.datetime | None, clock_started_at: dt.datetime,
+              now: dt.datetime) -> str:
+    """"overdue", "near" (see near_due_from), or "" (not yet, or no due time)."""
+    if due_at is None:
+        return ""
+    if due_at <= now:
+        return "overdue"
+    return "near" if near_due_from(due_at, clock_started_at) <= now else ""
 
 
 @dataclass(frozen=True)
@@ -40,10 +49,11 @@ def send_reminders(now: dt.datetime | None = None) -> ReminderReport:
                     & (Task.due_at <= now + MAX_WINDOW))
              .order_by(Task.due_at))
     for task in tasks:
+        state = due_state(task.due_at, task.clock_started_at, now)
         with db.atomic():
-            if task.due_at <= now:
+            if state == "overdue":
                 overdue += _remind(task, "sla_overdue", now)
-            elif task.due_at - now <= near_due_window(task):
+            elif state == "near":
                 near += _remind(task, "sla_near_due", now)
     return ReminderReport(near, overdue)
 

@@ -18,7 +18,8 @@ class Browser:
 
     def get(self, url, hx=False, **kw):
         """A page visit (links are plain navigation); ``hx=True`` for htmx's own GETs."""
-        response = self.client.get(url, headers=self._headers() if hx else {}, **kw)
+        headers = {**(self._headers() if hx else {}), **kw.pop("headers", {})}
+        response = self.client.get(url, headers=headers, **kw)
         self._remember(response)
         return response
 
@@ -49,7 +50,7 @@ class Browser:
     def _remember(self, response):
         response.get_data()  # buffer the body, then release what the app opened (files)
         response.close()
-        if response.mimetype == "text/html":
+        if response.mimetype == "text/html" and "Content-Encoding" not in response.headers:
             match = CSRF.search(response.get_data(as_text=True))
             if match:
                 self.token = unescape(match.group(1))

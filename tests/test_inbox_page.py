@@ -1,0 +1,144 @@
+"""The inbox as an official sees it on repeat visits: a page kept per process (PageMemo)
+must change as soon as anything it shows changes, and never cross sessions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import time
+
+import pytest
+from flask import template_rendered
+from webclient import Browser, text
+
+from portal import administration, operations
+from portal.demo import DEMO_APPLICANT, sample_form, sample_uploads
+from portal.models import Position, SopVersion, Task, User, utcnow
+from portal.sop.spec import Effect
+
+PASSWORD = "demo-test-password"
+OFFICIAL = "sdmk.admin@dinkes-bangka.absah.test"
+ADMIN = "admin@dinkes-bangka.absah.test"
+GZIP = {"Accept-Encoding": "gzip"}
+
+
+def _submit(storage, code="rekom-nakes"):
+    spec = SopVersion.current(code).spec
+    form = sample_form(spec, dt.date.today())
+    return operations.submit_application(
+        User.by_email(DEMO_APPLICANT), code, form,
+        sample_uploads(spec, spec.application_steps[0].key, form), storage)
+
+
+@pytest.fixture
+def rendered(app):
+    """Names of the templates Flask renders while the test runs."""
+    names: list[str] = []
+
+    def record(sender, template, context, **extra):
+        names.append(template.name)
+
+    template_rendered.connect(record, app)
+    yield names
+    template_rendered.disconnect(record, app)
+
+
+@pytest.fixture
+def official(app, demo, storage):
+    _submit(storage)
+    browser = Browser(app)
+    browser.login(OFFICIAL, PASSWORD)
+    assert browser.get("/inbox").status_code == 200  # the session now holds its form token
+    return browser
+
+
+def _rows(response) -> int:
+    return text(response).count('href="/tasks/')
+
+
+def test_a_repeat_visit_is_the_same_page_without_rendering_it_again(official, rendered):
+    first = official.get("/inbox")
+    rendered.clear()
+    again = official.get("/inbox")
+    assert text(again) == text(first) and _rows(again) == 1
+    assert rendered == []
+
+
+def test_the_kept_page_is_sent_gzipped_to_clients_that_accept_it(official):
+    plain = official.get("/inbox")
+    for _ in range(2):  # rendered (gzipped by flask-compress), then kept (gzipped once)
+        packed = official.get("/inbox", headers=GZIP)
+        assert packed.headers["Content-Encoding"] == "gzip"
+        assert "Accept-Encoding" in packed.headers["Vary"]
+        assert gzip.decompress(packed.data).decode() == text(plain)
+    again = official.get("/inbox")  # a client that does not ask for gzip gets plain HTML
+    assert "Content-Encoding" not in again.headers and text(again) == text(plain)
+
+
+def test_a_new_file_and_a_decided_task_show_at_the_next_visit(official, storage, rendered):
+    official.get("/inbox")
+    second = _submit(storage)
+    page = official.get("/inbox")
+    assert _rows(page) == 2 and second.registration_number in text(page)
+    task = Task.open_for(second)
+    spec = second.sop.spec
+    forward = next(o for o in spec.step(task.step_key).outcomes if o.effect is Effect.FORWARD)
+    operations.decide(task.id, User.by_email(OFFICIAL), forward.key)
+    page = official.get("/inbox")
+    assert _rows(page) == 1 and second.registration_number not in text(page)
+    # the two-row page was rendered; the one-row page is again the first visit's page
+    assert rendered.count("inbox.html") == 1
+
+
+def test_a_task_falling_due_changes_the_kept_page_at_that_moment(official):
+    task = Task.get(Task.status == "open")
+    now = utcnow()
+    task.clock_started_at = now - dt.timedelta(days=1)
+    task.due_at = now + dt.timedelta(seconds=1.5)  # near due now, overdue in 1.5 s
+    task.save()
+    page = text(official.get("/inbox"))
+    assert 'class="badge near"' in page and 'class="badge overdue"' not in page
+    time.sleep(1.6)
+    page = text(official.get("/inbox"))
+    assert 'class="badge overdue"' in page
+
+
+def test_language_filter_and_htmx_each_have_their_own_page(official):
+    indonesian = text(official.get("/inbox"))
+    assert "Kotak masuk" in indonesian
+    official.get("/lang/en?next=/inbox")
+    english = text(official.get("/inbox"))
+    assert "Inbox" in english and "Kotak masuk" not in english
+    fragment = official.get("/inbox", headers={"HX-Request": "true"})
+    assert "<html" not in text(fragment) and 'id="tasks"' in text(fragment)
+    assert "<html" in text(official.get("/inbox"))
+    assert _rows(official.get("/inbox?sop=sik-perekam-medis")) == 0
+    assert _rows(official.get("/inbox?sop=rekom-nakes")) == 1
+
+
+def test_a_flash_message_is_shown_not_a_kept_page(official):
+    official.get("/inbox")
+    with official.client.session_transaction() as session:
+        session["_flashes"] = [("ok", "Pesan untuk petugas")]
+    assert "Pesan untuk petugas" in text(official.get("/inbox"))
+    assert "Pesan untuk petugas" not in text(official.get("/inbox"))  # shown once
+
+
+def test_a_new_acting_position_shows_at_once(app, official, demo):
+    before = text(official.get("/inbox"))
+    kasi = Position.get(Position.key == "kasi_sdmk")
+    admin = User.by_email(ADMIN)
+    today = dt.date.today()
+    administration.assign_acting(admin, User.by_email(OFFICIAL).id, kasi.id, "plh", today,
+                                 today + dt.timedelta(days=1))
+    after = text(official.get("/inbox"))
+    assert f"Plh. {kasi.title}" in after and f"Plh. {kasi.title}" not in before
+
+
+def test_two_sessions_of_one_official_never_share_a_page(app, official):
+    mine = text(official.get("/inbox"))
+    other = Browser(app)
+    other.login(OFFICIAL, PASSWORD)
+    theirs = text(other.get("/inbox"))
+    assert official.token != other.token
+    assert official.token in mine and other.token in theirs and official.token not in theirs
