@@ -134,3 +134,28 @@ def test_kept_caches_belong_to_one_database(people, tmp_path):
         release(other)
     assert kept("test") == {"k": 1}
 
+
+
+def test_postgresql_prepares_once_per_connection_and_keeps_it_past_a_rollback(people,
+                                                                             database_url):
+    if not database_url.startswith("postgres"):
+        pytest.skip("server-side prepared statements are PostgreSQL's")
+    from portal.db import release
+
+    _agency, first, _second = people
+    by_id = Prepared(db, lambda ident: User.select(User.email).where(User.id == ident).tuples())
+
+    def prepared_here() -> list[str]:
+        return [s for s, in db.execute_sql(
+            "SELECT statement FROM pg_prepared_statements").fetchall()]
+
+    with db.atomic() as transaction:
+        assert by_id(first.id) == [("a@x.test",)]
+        transaction.rollback()
+    assert by_id(first.id) == [("a@x.test",)]  # PREPARE outlives the rolled-back transaction
+    assert sum('FROM "user"' in s for s in prepared_here()) == 1
+    release(db.obj)  # a new connection prepares it again
+    db.connect(reuse_if_open=True)
+    assert prepared_here() == []
+    assert by_id(first.id) == [("a@x.test",)]
+    assert sum('FROM "user"' in s for s in prepared_here()) == 1
