@@ -48,6 +48,7 @@ def load_config(instance: Path, environ=os.environ) -> dict:
         "MAIL_USERNAME": environ.get("PORTAL_MAIL_USERNAME") or None,
         "MAIL_PASSWORD": environ.get("PORTAL_MAIL_PASSWORD") or None,
         "MAIL_DEFAULT_SENDER": environ.get("PORTAL_MAIL_SENDER", "Absah <no-reply@absah.test>"),
+        "MAIL_TIMEOUT": float(environ.get("PORTAL_MAIL_TIMEOUT", "30")),  # seconds per SMTP step
         "MAIL_SUPPRESS_SEND": False,  # flask-mail would otherwise drop mail whenever TESTING
         "OUTBOX_DELIVER_AFTER_REQUEST": _flag(environ.get("PORTAL_OUTBOX_AFTER_REQUEST", "1")),
     }

@@ -4,10 +4,11 @@ after the request that queued messages (embedded default: no worker needed)."""
 from __future__ import annotations
 
 import logging
+import smtplib
 import threading
 
 from flask import Flask, current_app
-from flask_mail import Mail, Message
+from flask_mail import Connection, Mail, Message
 
 from portal.models import OutboxMessage
 from portal.outbox import DeliveryReport, deliver_pending
@@ -15,7 +16,33 @@ from portal.outbox import DeliveryReport, deliver_pending
 __all__ = ["deliver", "init_app", "mail"]
 
 log = logging.getLogger(__name__)
-mail = Mail()
+
+
+class _TimedConnection(Connection):
+    """flask-mail's connection with a socket timeout: flask-mail opens SMTP without one, so
+    a server that accepts the connection and then says nothing would hold the sender (and,
+    on the embedded default, a web worker's after-request delivery) for ever."""
+
+    def configure_host(self) -> smtplib.SMTP:
+        timeout = float(current_app.config.get("MAIL_TIMEOUT", 30))
+        if self.mail.use_ssl:
+            host = smtplib.SMTP_SSL(self.mail.server, self.mail.port, timeout=timeout)
+        else:
+            host = smtplib.SMTP(self.mail.server, self.mail.port, timeout=timeout)
+        host.set_debuglevel(int(self.mail.debug))
+        if self.mail.use_tls:
+            host.starttls()
+        if self.mail.username and self.mail.password:
+            host.login(self.mail.username, self.mail.password)
+        return host
+
+
+class _Mail(Mail):
+    def connect(self) -> Connection:
+        return _TimedConnection(current_app.extensions["mail"])
+
+
+mail = _Mail()
 _drain_lock = threading.Lock()
 
 
