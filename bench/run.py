@@ -351,7 +351,7 @@ def seed(n: int, real_letter, rng: random.Random, batch: int) -> dict[str, int]:
 
     applicants = max(50, min(2000, n // 50))
     _bulk(User, [{"email": f"bench-{i:05d}@pemohon.test", "name": f"Pemohon Bench {i}",
-                  "password_hash": "!", "email_verified_at": now, "approved_at": now}
+                  "password_hash": "!", "email_verified_at": now}
                  for i in range(applicants)], batch)
     applicant_ids = [u for u, in User.select(User.id).where(User.email.startswith("bench-"))
                      .tuples()]

@@ -197,7 +197,7 @@ def create_official(actor: User, email: str, name: str, nip: str = "",
             with db.atomic():
                 user = User.create(email=email, name=name, nip=nip or None, agency=agency,
                                    password_hash=settings.hash_password(password),
-                                   email_verified_at=now, approved_at=now)
+                                   email_verified_at=now)
         except IntegrityError:
             raise taken from None
         audit.record(actor, "account.created", user, agency=agency.code, email=email)

@@ -114,8 +114,7 @@ def load_demo(password: str) -> list[DemoAccount]:
                     user = User.create(email=email,
                                        name=DEMO_NAMES[len(accounts) % len(DEMO_NAMES)],
                                        password_hash=digest, agency=agency,
-                                       nip=_demo_nip(len(accounts)), email_verified_at=now,
-                                       approved_at=now)
+                                       nip=_demo_nip(len(accounts)), email_verified_at=now)
                     Assignment.create(user=user, position=position)
                     audit.record(None, "account.created", user, demo=True)
                 accounts.append(DemoAccount(email, user.name, f"{actor.title} · {agency.name}"))
@@ -124,14 +123,13 @@ def load_demo(password: str) -> list[DemoAccount]:
             if User.by_email(email) is None:
                 agency = Agency.get(Agency.code == spec["code"])
                 user = User.create(email=email, name=f"Admin {agency.name}", password_hash=digest,
-                                   agency=agency, is_agency_admin=True, email_verified_at=now,
-                                   approved_at=now)
+                                   agency=agency, is_agency_admin=True, email_verified_at=now)
                 audit.record(None, "account.created", user, demo=True)
             accounts.append(DemoAccount(email, f"Admin {spec['code']}", "Admin instansi"))
         applicant = User.by_email(DEMO_APPLICANT)
         if applicant is None:
             applicant = User.create(email=DEMO_APPLICANT, name="Siti Pemohon",
-                                    password_hash=digest, email_verified_at=now, approved_at=now)
+                                    password_hash=digest, email_verified_at=now)
             audit.record(None, "account.created", applicant, demo=True)
         accounts.append(DemoAccount(DEMO_APPLICANT, "Siti Pemohon", "Pemohon"))
         for path, text in zip(seed_files(), sources, strict=True):

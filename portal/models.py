@@ -179,7 +179,6 @@ class User(BaseModel):
     agency = ForeignKeyField(Agency, null=True, backref="staff")  # home agency of officials
     is_agency_admin = BooleanField(default=False)
     email_verified_at = UTCDateTimeField(null=True)
-    approved_at = UTCDateTimeField(null=True)
     active = BooleanField(default=True)
     created_at = UTCDateTimeField(default=utcnow)
 
