@@ -28,10 +28,12 @@ def make_database(url: str) -> Database:
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[1] if ":///" in url else ":memory:"
         if path == ":memory:":
-            return SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+            return SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE",
+                                  check_same_thread=False)
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         # Pooled as well: opening the file and setting the pragmas cost more than a small
         # request's own work; each request borrows a connection that is already set up.
+        # (Connections must not cross a fork: do not run gunicorn with --preload.)
         return PooledSqliteDatabase(path, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE",
                                     check_same_thread=False, max_connections=POOL_SIZE,
                                     stale_timeout=300, timeout=10)

@@ -224,8 +224,12 @@ class Position(BaseModel):
     @classmethod
     def held_by(cls, user: User, on: dt.date) -> list[tuple[Position, str]]:
         """(position, capacity) pairs the user holds on a date, directly or as Plh/Plt."""
-        return [(cls(id=ident, agency=agency, key=key, title=title), capacity)
-                for ident, agency, key, title, capacity in _HELD(user.id, on)]
+        held = []
+        for ident, agency, key, title, capacity in _HELD(user.id, on):
+            position = cls(__no_default__=1, id=ident, agency=agency, key=key, title=title)
+            position._dirty.clear()  # as read from the database
+            held.append((position, capacity))
+        return held
 
 
 class Assignment(BaseModel):

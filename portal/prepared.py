@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import re
 import weakref
@@ -23,9 +24,9 @@ from peewee import (
 )
 
 # Columns both drivers already return as the Python value (str, int): no conversion needed.
-_AS_IS = (AutoField, CharField, ForeignKeyField, IntegerField, TextField)
+_AS_IS = {AutoField, CharField, ForeignKeyField, IntegerField, TextField}  # exactly these
 _NAMES = itertools.count(1)
-_PLACEHOLDER = re.compile(r"%s|%%")
+_PLACEHOLDER = re.compile(r"%s")
 
 __all__ = ["Prepared"]
 
@@ -36,10 +37,11 @@ class Prepared:
     peewee builds the SQL of a query anew on every execution, which for the joins of a hot
     page costs more than running them. ``build`` receives one placeholder per parameter
     (use them where the values go) and returns the query; calling the Prepared object runs
-    the stored text with the values given, already in the form the database stores
-    (ids, ISO dates, strings), and returns the rows as the query would (models, tuples...).
-    The query's shape must not depend on the values: a list of varying length, say, needs
-    a subquery instead.
+    the stored text with the values given (ids, strings, dates; aware datetimes are stored
+    as naive UTC, as every time here is) and returns the rows as the query would (models,
+    tuples...). The query's shape must not depend on the values: a list of varying length,
+    say, needs a subquery instead; and each placeholder must sit where the database can
+    tell its type (``field == value``, not ``value IS NULL``), or PostgreSQL refuses it.
 
     On PostgreSQL the statement is also prepared on the server (PREPARE, once per
     connection; then EXECUTE), which spares the server parsing and planning it on every
@@ -52,6 +54,7 @@ class Prepared:
         self._database = database
         self._build = build
         self._built: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._arity: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._name = f"absah_prepared_{next(_NAMES)}"
         self._ready: weakref.WeakSet = weakref.WeakSet()  # connections that prepared it
 
@@ -68,19 +71,22 @@ class Prepared:
             raise ValueError("every placeholder must appear in the query")
         # Rows straight from the cursor, converting only the columns that need it (dates,
         # JSON, booleans): peewee's row wrappers cost more than these statements.
+        # Only when every selected column is a plain field: aliases, functions and the
+        # like are left to peewee, which knows how to convert them.
         row_type = getattr(query, "_row_type", None)
-        fields = [n for n in query._returning if isinstance(n, Field)]
-        converters = [(i, node.python_value) for i, node in enumerate(query._returning)
-                      if isinstance(node, Field) and not isinstance(node, _AS_IS)]
-        if row_type == ROW.TUPLE:
+        fields = query._returning
+        plain = all(isinstance(n, Field) for n in fields)
+        converters = [(i, node.python_value) for i, node in enumerate(fields)
+                      if plain and type(node) not in _AS_IS]
+        if plain and row_type == ROW.TUPLE:
             make = None
-        elif (row_type in (None, ROW.MODEL) and not query._joins
-              and len(fields) == len(query._returning)
+        elif (plain and row_type in (None, ROW.MODEL) and not query._joins
               and all(f.model is query.model for f in fields)):
             make = (query.model, [f.name for f in fields])  # one model, its own columns
         else:
             make, converters = "peewee", None
         compiled = (query, sql, params, slots, converters, make)
+        self._arity[database] = arity
         self._built[database] = compiled
         return compiled
 
@@ -88,9 +94,12 @@ class Prepared:
         database = self._database.obj
         compiled = self._built.get(database) or self._compile(database, len(values))
         query, sql, params, slots, converters, make = compiled
+        if len(values) != self._arity[database]:
+            raise TypeError(f"{self._name} takes {self._arity[database]} values, "
+                            f"{len(values)} given")
         params = list(params)
         for index, number in slots:
-            params[index] = values[number]
+            params[index] = _stored(values[number])
         if isinstance(database, PostgresqlDatabase):
             cursor = self._execute_prepared(database, sql, params)
         else:
@@ -118,12 +127,18 @@ class Prepared:
         connection = database.connection()
         if connection not in self._ready:
             numbers = itertools.count(1)
-            text = _PLACEHOLDER.sub(lambda m: "%" if m.group() == "%%" else f"${next(numbers)}",
-                                    sql)
+            text = _PLACEHOLDER.sub(lambda _m: f"${next(numbers)}", sql)  # "%%" stays "%%"
             # PREPARE is not transactional: once it succeeds, the statement stays for the
             # connection's life whatever the surrounding transaction does.
-            connection.cursor().execute(f"PREPARE {self._name} AS {text}")
+            database.execute_sql(f"PREPARE {self._name} AS {text}", ())
             self._ready.add(connection)
         marks = ", ".join(["%s"] * len(params))
         return database.execute_sql(f"EXECUTE {self._name}({marks})" if params
                                     else f"EXECUTE {self._name}", params)
+
+
+def _stored(value):
+    """A value as the models store it: aware datetimes as naive UTC (UTCDateTimeField)."""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value

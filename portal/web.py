@@ -126,18 +126,22 @@ class PageMemo:
 
 
 def accepts_gzip() -> bool:
-    """Whether the request's Accept-Encoding admits gzip (q > 0)."""
+    """Whether the request's Accept-Encoding admits gzip: by its own q value, else by "*"."""
+    anything = False
     for part in request.headers.get("Accept-Encoding", "").split(","):
-        name, _, params = part.partition(";")
-        if name.strip().lower() in ("gzip", "*"):
-            quality = params.strip().lower()
-            if quality.startswith("q="):
+        name, *params = (p.strip().lower() for p in part.split(";"))
+        quality = 1.0
+        for param in params:
+            if param.startswith("q="):
                 try:
-                    return float(quality[2:]) > 0
+                    quality = float(param[2:])
                 except ValueError:
-                    return False
-            return True
-    return False
+                    quality = 0.0
+        if name == "gzip":
+            return quality > 0
+        if name == "*":
+            anything = quality > 0
+    return anything
 
 
 @lru_cache(maxsize=64)
@@ -170,6 +174,8 @@ def asset_url(filename: str) -> str | None:
 def link(endpoint: str) -> str:
     """``url_for(endpoint)`` for a route without arguments, kept per process: the menu
     of every page has a dozen."""
+    if endpoint.startswith("."):  # relative to the current blueprint: not the same everywhere
+        return url_for(endpoint)
     key = (endpoint, request.script_root)
     url = _LINKS.get(key)
     if url is None:
@@ -244,7 +250,7 @@ def _translations():
     return found
 
 
-def _template_gettext(string: str, **variables) -> Markup:
+def _template_gettext(string: str, /, **variables) -> Markup:
     """``_()`` in templates: what Jinja's newstyle gettext does for autoescaped HTML (the
     translation is markup, the variables are escaped into it), in one call instead of three:
     a page says ``_()`` a dozen times."""

@@ -52,8 +52,8 @@ def official(app, demo, storage):
     return browser
 
 
-def _rows(response) -> int:
-    return text(response).count('href="/tasks/')
+def _rows(page) -> int:
+    return (page if isinstance(page, str) else text(page)).count('href="/tasks/')
 
 
 def test_a_repeat_visit_is_the_same_page_without_rendering_it_again(official, rendered):
@@ -142,3 +142,19 @@ def test_two_sessions_of_one_official_never_share_a_page(app, official):
     theirs = text(other.get("/inbox"))
     assert official.token != other.token
     assert official.token in mine and other.token in theirs and official.token not in theirs
+
+
+def test_a_filtered_inbox_lists_a_service_whose_first_file_just_arrived(official, storage):
+    """Filtered, the rows stay the same when another service's file arrives; the filter's
+    list of services must still show it."""
+    from portal.sop.registry import seed_files
+
+    source = next(p for p in seed_files() if p.stem == "rekom-nakes").read_text()
+    operations.import_sop(source.replace("code: rekom-nakes", "code: rekom-nakes-lanjutan"),
+                          "rekom-nakes-lanjutan.yaml")
+    before = text(official.get("/inbox?sop=rekom-nakes"))
+    assert "rekom-nakes-lanjutan" not in before
+    _submit(storage, "rekom-nakes-lanjutan")
+    after = text(official.get("/inbox?sop=rekom-nakes"))
+    assert _rows(after) == _rows(before) == 1
+    assert "<option>rekom-nakes-lanjutan</option>" in after

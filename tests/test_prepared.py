@@ -159,3 +159,39 @@ def test_postgresql_prepares_once_per_connection_and_keeps_it_past_a_rollback(pe
     assert prepared_here() == []
     assert by_id(first.id) == [("a@x.test",)]
     assert sum('FROM "user"' in s for s in prepared_here()) == 1
+
+
+def test_json_aware_datetimes_and_functions_convert_as_peewee_does(people):
+    """Subclasses of plain fields (JSON in a text column) still convert; aware datetimes as
+    values compare as the models store them; functions are left to peewee."""
+    from peewee import fn
+
+    from portal.models import OutboxMessage
+
+    agency, first, _second = people
+    Agency.update(letterhead=["Pemerintah X", "Dinas Kesehatan"]).where(
+        Agency.id == agency.id).execute()
+    letterhead = Prepared(db, lambda ident: Agency.select(Agency.letterhead)
+                          .where(Agency.id == ident).tuples())
+    assert letterhead(agency.id) == [(["Pemerintah X", "Dinas Kesehatan"],)]
+    message = OutboxMessage.create(event="e", recipient=first, to_address=first.email,
+                                   subject="s", body_text="t", body_html="h")
+    created = OutboxMessage.get_by_id(message.id).created_at
+    before = Prepared(db, lambda moment: OutboxMessage.select(OutboxMessage.id)
+                      .where(OutboxMessage.created_at < moment).tuples())
+    jakarta = dt.timezone(dt.timedelta(hours=7))
+    assert before(created.astimezone(jakarta)) == []  # the same instant, written in WIB
+    assert before((created + dt.timedelta(seconds=1)).astimezone(jakarta)) == [(message.id,)]
+    latest = Prepared(db, lambda ident: OutboxMessage.select(
+        fn.MAX(OutboxMessage.created_at).alias("latest"))
+        .where(OutboxMessage.recipient == ident).tuples())
+    [(value,)] = latest(first.id)
+    assert value == OutboxMessage.select(fn.MAX(OutboxMessage.created_at)).where(
+        OutboxMessage.recipient == first.id).scalar()
+
+
+def test_the_number_of_values_is_checked(people):
+    by_id = Prepared(db, lambda ident: User.select(User.id).where(User.id == ident).tuples())
+    by_id(1)
+    with pytest.raises(TypeError, match="takes 1 values"):
+        by_id(1, 2)

@@ -71,16 +71,21 @@ def inbox():
     held = access.positions_today(user)
     sop = request.args.get("sop", "")
     tasks = Task.inbox_rows(user, today, sop, INBOX_LIMIT) if held else []
+    # The filter lists the SOPs with open work: the rows' own, unless the list is filtered
+    # or cut, when it takes a query of its own.
+    codes = (Task.inbox_codes(user, today) if held and (sop or len(tasks) >= INBOX_LIMIT)
+             else None)
     now = utcnow()
     key = None
     if session.get("csrf_token") and not session.get("_flashes"):
         key = (user.id, tuple(tasks), tuple((p.id, p.title, c) for p, c in held), sop,
-               request.full_path, is_htmx(), session.get("lang"), session["csrf_token"],
-               user.agency_id, user.is_agency_admin, is_approver())
+               None if codes is None else tuple(codes), request.full_path, is_htmx(),
+               session.get("lang"), session["csrf_token"], user.agency_id,
+               user.is_agency_admin, is_approver())
         page = _INBOX_PAGES.get(key, now)
         if page is not None:
             return page.response()
-    rows, codes, until = [], [], None
+    rows, until = [], None
     calendars = {}
     task_url = url_for("official.task", task_id=0)[:-1]  # + id: one route, 40 links
     for task_id, kind, step_key, due_at, started, number, sop_id, agency_id in tasks:
@@ -96,9 +101,7 @@ def inbox():
                              version.spec.step(step_key).title, kind,
                              due_state(due_at, started, now),
                              calendar.format(due_at) if due_at else ""))
-    if held and (sop or len(tasks) >= INBOX_LIMIT):  # the list does not show every SOP
-        codes = Task.inbox_codes(user, today)
-    else:
+    if codes is None:
         codes = sorted({r.code for r in rows})
     body = render_body("inbox.html", "tasks", rows=rows, held=held, sop=sop, codes=codes)
     if key is None:
