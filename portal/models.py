@@ -181,6 +181,7 @@ class User(BaseModel):
     email_verified_at = UTCDateTimeField(null=True)
     active = BooleanField(default=True)
     created_at = UTCDateTimeField(default=utcnow)
+    language = CharField(default="id")  # chosen in the portal; their e-mails are written in it
 
     @classmethod
     def by_email(cls, email: str) -> User | None:

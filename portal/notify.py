@@ -22,8 +22,10 @@ def _file(application: Application) -> dict:
             "link": settings.url(f"/applications/{application.id}")}
 
 
-def _when(application: Application, moment: dt.datetime | None) -> str:
-    return application.agency.calendar().format(moment) if moment else "tanpa batas waktu"
+def _when(application: Application, moment: dt.datetime | None) -> str | None:
+    """The instant in the agency's local time; None when there is none (no deadline), which
+    each template words in its own language."""
+    return application.agency.calendar().format(moment) if moment else None
 
 
 def task_recipients(task: Task) -> list[User]:

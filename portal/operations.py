@@ -52,7 +52,8 @@ __all__ = [
     "AlreadyDecided", "NotFound", "OperationError", "PermissionDenied", "Upload", "ValidationError",
     "acting_capacity", "approvers", "may_approve", "decide", "decide_approval", "import_sop",
     "needs_approval", "register_applicant", "request_approval", "request_password_reset",
-    "own_draft", "reset_password", "save_draft", "submit_application", "verify_email",
+    "own_draft", "reset_password", "save_draft", "set_language", "submit_application",
+    "verify_email",
 ]
 
 
@@ -101,8 +102,10 @@ class Upload:
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-def register_applicant(email: str, name: str, password: str, phone: str | None = None) -> User:
-    """Create an applicant account (not yet verified, not yet approved)."""
+def register_applicant(email: str, name: str, password: str, phone: str | None = None,
+                       language: str = "id") -> User:
+    """Create an applicant account (not yet verified, not yet approved) that receives its
+    e-mails, the confirmation link first, in ``language`` (a code the caller checked)."""
     email = (email or "").strip().lower()
     errors = {}
     if not _EMAIL.match(email):
@@ -119,7 +122,7 @@ def register_applicant(email: str, name: str, password: str, phone: str | None =
         if User.by_email(email):
             raise ValidationError({"email": "Alamat e-mail ini sudah terdaftar."})
         try:
-            user = User.create(email=email, name=name.strip(), phone=phone,
+            user = User.create(email=email, name=name.strip(), phone=phone, language=language,
                                password_hash=settings.hash_password(password))
         except IntegrityError:
             raise ValidationError({"email": "Alamat e-mail ini sudah terdaftar."}) from None
@@ -135,6 +138,18 @@ def verify_email(user: User) -> User:
             user.email_verified_at = utcnow()
             user.save()
             audit.record(user, "account.email_verified", user)
+    return user
+
+
+def set_language(user: User, language: str) -> User:
+    """Remember the language a person chose (a code the caller checked): their next e-mails
+    are written in it. Choosing the language they already have changes nothing."""
+    if user.language == language:
+        return user
+    with db.atomic():
+        User.update(language=language).where(User.id == user.id).execute()
+        user.language = language
+        audit.record(user, "account.language", user, language=language)
     return user
 
 

@@ -1,6 +1,7 @@
 """The transactional outbox: e-mails are rows written in the caller's transaction, and a
-sender delivers them later with retries. Templates: one file per event in templates/email/,
-with ``subject``, ``text`` and ``html`` blocks. No Flask here: the transport is passed in.
+sender delivers them later with retries. Templates: one file per event in templates/email/
+(Bahasa Indonesia) and templates/email/en/ (English), with ``subject``, ``text`` and ``html``
+blocks. No Flask here: the transport is passed in.
 """
 
 from __future__ import annotations
@@ -18,11 +19,15 @@ from peewee import IntegrityError
 from portal.models import OutboxMessage, User, db, utcnow
 from portal.settings import settings
 
-__all__ = ["DeliveryReport", "MAX_ATTEMPTS", "deliver_pending", "queue", "render", "retry_delay"]
+__all__ = ["DeliveryReport", "LANGUAGES", "MAX_ATTEMPTS", "deliver_pending", "queue", "render",
+           "retry_delay"]
 
 log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "email"
+# Languages with their own e-mail templates; Indonesian ("id") is the default, at the top of
+# TEMPLATES, and any other language falls back to it.
+LANGUAGES = ("id", "en")
 MAX_ATTEMPTS = 8
 SUBJECT_MAX = 200
 BASE_DELAY = dt.timedelta(seconds=30)
@@ -35,23 +40,32 @@ _HTML = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
                     undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
-def _block(env: Environment, event: str, block: str, context: dict) -> str:
-    template = env.get_template(f"{event}.txt")
+def _block(env: Environment, name: str, block: str, context: dict) -> str:
+    template = env.get_template(name)
     return "".join(template.blocks[block](template.new_context(context))).strip()
 
 
-def render(event: str, context: dict) -> tuple[str, str, str]:
-    """(subject, text, html) of an event's template."""
+def _template_name(event: str, language: str = "id") -> str:
+    """An event's template file in a language, relative to TEMPLATES."""
+    if language != "id" and language in LANGUAGES:
+        return f"{language}/{event}.txt"
+    return f"{event}.txt"
+
+
+def render(event: str, context: dict, language: str = "id") -> tuple[str, str, str]:
+    """(subject, text, html) of an event's template in a language (Indonesian by default)."""
+    name = _template_name(event, language)
     context = {"base_url": settings.base_url, **context}
-    subject = " ".join(_block(_TEXT, event, "subject", context).split())
+    subject = " ".join(_block(_TEXT, name, "subject", context).split())
     if len(subject) > SUBJECT_MAX:  # long SOP step titles; the column and mail clients agree
         subject = subject[: SUBJECT_MAX - 1].rstrip() + "…"
-    return subject, _block(_TEXT, event, "text", context), _block(_HTML, event, "html", context)
+    return subject, _block(_TEXT, name, "text", context), _block(_HTML, name, "html", context)
 
 
 def queue(event: str, recipients: Iterable[User], context: dict, application=None,
           dedupe_key: str | None = None) -> list[OutboxMessage]:
-    """Write one message per recipient in the current transaction.
+    """Write one message per recipient in the current transaction, each in the language
+    the recipient chose.
 
     With a ``dedupe_key`` the event is queued at most once ever (per recipient): a second
     call is a no-op, which makes reminders idempotent.
@@ -62,7 +76,7 @@ def queue(event: str, recipients: Iterable[User], context: dict, application=Non
         if user.id in seen or not user.active:
             continue
         seen.add(user.id)
-        subject, text, html = render(event, {**context, "recipient": user})
+        subject, text, html = render(event, {**context, "recipient": user}, user.language)
         key = f"{dedupe_key}:{user.id}" if dedupe_key else None
         try:
             with db.atomic():  # a savepoint, so a duplicate reminder does not spoil the caller

@@ -65,7 +65,8 @@ def _remind(task: Task, event: str, now: dt.datetime) -> int:
     context = {"service": spec.title, "registration_number": application.registration_number,
                "step": spec.step(task.step_key).title, "due": calendar.format(task.due_at),
                "link": settings.url(f"/tasks/{task.id}"), "as_supervisor": False,
-               "holder_position": task.position.title if task.position_id else "Pemohon"}
+               # None: the applicant's own task, which each template names in its language
+               "holder_position": task.position.title if task.position_id else None}
     key = f"{event}:{task.id}"
     sent = outbox.queue(event, task_recipients(task), context, application=application,
                         dedupe_key=key)

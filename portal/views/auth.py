@@ -26,11 +26,18 @@ def register():
     if request.method == "POST":
         try:
             operations.register_applicant(form.get("email", ""), form.get("name", ""),
-                                          form.get("password", ""), form.get("phone") or None)
+                                          form.get("password", ""), form.get("phone") or None,
+                                          language=_chosen_language())
         except operations.ValidationError as exc:
             return render("auth/register.html", "form", status=422, errors=exc.errors, form=form)
         return render("auth/check_email.html", email=form.get("email", "").strip().lower())
     return render("auth/register.html", errors={}, form={})
+
+
+def _chosen_language() -> str:
+    """The language chosen in this session, or Bahasa Indonesia."""
+    chosen = session.get("lang")
+    return chosen if chosen in LANGUAGES else "id"
 
 
 @bp.get("/verify/<token>")
@@ -121,8 +128,11 @@ def reset(token):
 
 @bp.get("/lang/<code>")
 def language(code):
-    """Switch the interface language (Bahasa Indonesia by default, English available)."""
+    """Switch the interface language (Bahasa Indonesia by default, English available); a
+    logged-in person's e-mails follow it from now on."""
     if code in LANGUAGES:
         session["lang"] = code
+        if current_user.is_authenticated:
+            operations.set_language(current_user._get_current_object(), code)
     target = request.args.get("next", "/")
     return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
