@@ -11,7 +11,7 @@ from flask import Flask, current_app
 from flask_mail import Connection, Mail, Message
 
 from portal.models import OutboxMessage
-from portal.outbox import DeliveryReport, deliver_pending
+from portal.outbox import DeliveryReport, ServerUnavailable, deliver_pending
 
 __all__ = ["deliver", "init_app", "mail"]
 
@@ -46,7 +46,21 @@ mail = _Mail()
 _drain_lock = threading.Lock()
 
 
+# Refusals of one message; any other socket or SMTP error means the server itself failed.
+_MESSAGE_ERRORS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused,
+                   smtplib.SMTPDataError, smtplib.SMTPNotSupportedError)
+
+
 def _transport(message: OutboxMessage) -> None:
+    try:
+        _send(message)
+    except _MESSAGE_ERRORS:
+        raise
+    except OSError as exc:  # smtplib's errors are OSErrors too: refused, timed out, dropped
+        raise ServerUnavailable(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _send(message: OutboxMessage) -> None:
     msg = Message(subject=message.subject, recipients=[message.to_address],
                   body=message.body_text, html=message.body_html,
                   sender=current_app.config["MAIL_DEFAULT_SENDER"],

@@ -19,8 +19,8 @@ from peewee import IntegrityError
 from portal.models import OutboxMessage, User, db, utcnow
 from portal.settings import settings
 
-__all__ = ["DeliveryReport", "LANGUAGES", "MAX_ATTEMPTS", "deliver_pending", "queue", "render",
-           "retry_delay"]
+__all__ = ["DeliveryReport", "LANGUAGES", "MAX_ATTEMPTS", "ServerUnavailable", "deliver_pending",
+           "queue", "render", "retry_delay"]
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +104,11 @@ class DeliveryReport:
     failed: int = 0
 
 
+class ServerUnavailable(Exception):
+    """The transport could not talk to the mail server at all (refused, silent, gone): the
+    other messages would fare no better, so the round stops and they wait untouched."""
+
+
 def deliver_pending(transport: Callable[[OutboxMessage], None], now: dt.datetime | None = None,
                     limit: int = 100) -> DeliveryReport:
     """Send due messages one by one: claim (short transaction), send, record the outcome.
@@ -111,7 +116,9 @@ def deliver_pending(transport: Callable[[OutboxMessage], None], now: dt.datetime
     Claiming marks the row 'sending' with a lease; on PostgreSQL SKIP LOCKED hands each row
     to exactly one of several concurrent senders. No database lock is held while the SMTP
     server is talked to, so a slow mail server never stalls the portal's writes. A sender
-    that dies mid-send leaves a lease that expires, and the message is tried again.
+    that dies mid-send leaves a lease that expires, and the message is tried again. When
+    the server cannot be reached (ServerUnavailable), the round ends after that message:
+    one timeout, not one per message, and the others keep their attempts.
     """
     sent = retried = failed = 0
     for _ in range(limit):
@@ -132,6 +139,8 @@ def deliver_pending(transport: Callable[[OutboxMessage], None], now: dt.datetime
                 retried += 1
                 log.warning("outbox: message %s attempt %s failed: %s", message.id,
                             message.attempts, error)
+            if isinstance(exc, ServerUnavailable):
+                break
         else:
             _finish(message, status="sent", last_error="", sent_at=utcnow())
             sent += 1

@@ -46,13 +46,16 @@ def app_config(silent_server):
     return {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": silent_server, "MAIL_TIMEOUT": 1}
 
 
-def test_a_silent_smtp_server_times_out_and_the_message_waits(demo, storage):
+def test_a_silent_smtp_server_times_out_once_and_the_messages_wait(demo, storage):
     walk("info-kompetensi-teknis", storage)
     queued = OutboxMessage.select().count()
+    assert queued > 3
     started = time.monotonic()
-    report = deliver(limit=1)
-    assert time.monotonic() - started < 10  # one attempt, bounded by the 1 s timeout
+    report = deliver(limit=50)
+    # one timeout ends the round: not one per message (a web worker delivers after requests)
+    assert time.monotonic() - started < 5
     assert report.sent == 0 and report.retried == 1
     failed = OutboxMessage.get(OutboxMessage.attempts == 1)
     assert failed.status == "pending" and "timed out" in failed.last_error.lower()
     assert OutboxMessage.select().where(OutboxMessage.status == "pending").count() == queued
+    assert OutboxMessage.select().where(OutboxMessage.attempts == 0).count() == queued - 1
