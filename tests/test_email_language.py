@@ -337,3 +337,18 @@ def test_the_migration_adds_the_language_to_existing_accounts_and_reverts(app, d
     kasi = Position.get(Position.key == "kasi_sdmk").assignments[0].user
     assert operations.set_language(kasi, "en").language == "en"
     assert User.get_by_id(kasi.id).language == "en"
+
+
+def test_logging_in_on_a_new_browser_brings_back_the_account_s_language(app, demo,
+                                                                         make_applicant):
+    user = make_applicant()
+    first = Browser(app)
+    first.login(user.email, "x" * 12)
+    first.get("/lang/en")
+    elsewhere = Browser(app)  # nothing chosen in this browser
+    elsewhere.login(user.email, "x" * 12)
+    assert '<html lang="en">' in text(elsewhere.get("/home", follow_redirects=True))
+    chosen = Browser(app)  # chosen here before logging in: this browser's choice wins
+    chosen.get("/lang/id")
+    chosen.login(user.email, "x" * 12)
+    assert '<html lang="id">' in text(chosen.get("/home", follow_redirects=True))

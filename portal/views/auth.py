@@ -79,8 +79,9 @@ def login():
                       errors={"form": "E-mail atau kata sandi salah."})
     lang = session.get("lang")
     session.clear()  # a fresh session at login: nothing carried over from before
-    if lang:
-        session["lang"] = lang
+    # The language chosen in this browser, else the one the account keeps (from another
+    # browser, or registration), so pages and e-mails agree.
+    session["lang"] = lang or user.language
     login_user(user)
     with db.atomic():
         audit.record(user, "account.login", user)
