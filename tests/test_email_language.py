@@ -273,10 +273,13 @@ def test_switching_language_while_logged_in_changes_the_next_e_mail(app, demo, s
     user = make_applicant()
     browser = Browser(app)
     browser.login(user.email, "x" * 12)
-    assert browser.get("/lang/en").status_code == 302
+    browser.get("/lang/en")  # a plain link switches this browser, not the account
+    assert User.get_by_id(user.id).language == "id"
+    browser.get("/lang/id")
+    assert browser.post("/lang/en", {"next": "/home"}).status_code == 302  # the footer's button
     assert User.get_by_id(user.id).language == "en"
     assert '<html lang="en">' in text(browser.get("/login"))
-    browser.get("/lang/en")  # already English: nothing to store, nothing to record
+    browser.post("/lang/en")  # already English: nothing to store, nothing to record
     assert [(e.actor_id, e.object_id, e.data) for e in _switches()] == [
         (user.id, str(user.id), {"language": "en"})]
 
@@ -284,7 +287,7 @@ def test_switching_language_while_logged_in_changes_the_next_e_mail(app, demo, s
     deliver()
     assert _subject(smtp.messages[-1][1]) == "Reset your Absah password"
 
-    browser.get("/lang/id")
+    browser.post("/lang/id")
     operations.request_password_reset(user.email)
     deliver()
     assert _subject(smtp.messages[-1][1]) == "Atur ulang kata sandi Absah"
@@ -294,11 +297,12 @@ def test_switching_language_while_logged_in_changes_the_next_e_mail(app, demo, s
 def test_switching_without_logging_in_or_to_an_unknown_language_stores_nothing(
         app, demo, make_applicant):
     user = make_applicant()
-    Browser(app).get("/lang/en")
+    Browser(app).post("/lang/en")
     assert User.get_by_id(user.id).language == "id"
     browser = Browser(app)
     browser.login(user.email, "x" * 12)
-    browser.get("/lang/xx")
+    browser.post("/lang/xx")
+    assert browser.post("/lang/en", csrf=False).status_code == 400  # the form token is checked
     assert User.get_by_id(user.id).language == "id"
     assert _switches() == []
 
@@ -344,7 +348,7 @@ def test_logging_in_on_a_new_browser_brings_back_the_account_s_language(app, dem
     user = make_applicant()
     first = Browser(app)
     first.login(user.email, "x" * 12)
-    first.get("/lang/en")
+    first.post("/lang/en")
     elsewhere = Browser(app)  # nothing chosen in this browser
     elsewhere.login(user.email, "x" * 12)
     assert '<html lang="en">' in text(elsewhere.get("/home", follow_redirects=True))

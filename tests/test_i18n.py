@@ -29,3 +29,13 @@ def test_every_message_has_an_english_translation_and_the_mo_matches():
         mo = read_mo(handle)
     compiled = {m.id: m.string for m in mo if m.id}
     assert {m.id: m.string for m in po if m.id} == compiled, "run: pybabel compile"
+
+
+def test_the_footer_switches_language_with_a_form_that_works_without_javascript(client):
+    page = client.get("/login").get_data(as_text=True)
+    assert 'action="/lang/en"' in page and 'name="next" value="/login?"' in page
+    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    switched = client.post("/lang/en", data={"csrf_token": token, "next": "/login?"})
+    assert switched.status_code == 302 and switched.headers["Location"].startswith("/login")
+    english = client.get("/login").get_data(as_text=True)
+    assert '<html lang="en">' in english and 'action="/lang/id"' in english

@@ -127,13 +127,17 @@ def reset(token):
     return render("auth/reset.html", errors={}, token=token)
 
 
-@bp.get("/lang/<code>")
+@bp.route("/lang/<code>", methods=["GET", "POST"])
 def language(code):
-    """Switch the interface language (Bahasa Indonesia by default, English available); a
-    logged-in person's e-mails follow it from now on."""
+    """Switch the interface language (Bahasa Indonesia by default, English available).
+
+    The footer's button POSTs (CSRF-checked): for a logged-in person the choice is also
+    kept on the account, and their e-mails follow it. A plain link (GET) switches this
+    browser only: a GET must not change what the account keeps.
+    """
     if code in LANGUAGES:
         session["lang"] = code
-        if current_user.is_authenticated:
+        if request.method == "POST" and current_user.is_authenticated:
             operations.set_language(current_user._get_current_object(), code)
-    target = request.args.get("next", "/")
+    target = request.values.get("next", "/")
     return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
