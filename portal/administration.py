@@ -40,7 +40,9 @@ __all__ = [
     "positions", "remove_day_off", "resend_message", "set_sop_active", "sop_versions", "today",
 ]
 
-ACTING = ("plh", "plt")  # pelaksana harian / pelaksana tugas: acting for a date range
+# For a date range: pelaksana harian / pelaksana tugas (acting in the position), or atas nama
+# (signing on behalf of it under one's own definitive position).
+ACTING = ("plh", "plt", "an")
 MIN_PASSWORD = 10
 SOP_MAX_BYTES = 512 * 1024
 NAME_MAX = 200
@@ -272,7 +274,7 @@ def _assign(actor: User, user_id, position_id, capacity: str, starts_on, ends_on
     if position is None:
         errors["position"] = "Pilih jabatan instansi ini."
     if capacity not in Assignment.CAPACITIES:
-        errors["capacity"] = "Pilih Plh atau Plt."
+        errors["capacity"] = "Pilih Plh, Plt atau a.n."
     start = _date(starts_on, "starts_on", errors, dates_required)
     end = _date(ends_on, "ends_on", errors, dates_required)
     now = today(agency)
@@ -310,10 +312,18 @@ def assign_position(actor: User, user_id, position_id, starts_on=None) -> Assign
 
 def assign_acting(actor: User, user_id, position_id, capacity: str, starts_on,
                   ends_on) -> Assignment:
-    """Lend a position to an official as Plh or Plt for a date range (both dates included)."""
+    """Lend a position to an official as Plh, Plt or a.n. for a date range (both dates
+    included). a.n. needs the official to hold a definitive position of their own: the
+    letters they sign print it under "a.n. <position>"."""
+    agency = admin_agency(actor)
     if capacity not in ACTING:
-        admin_agency(actor)
-        raise ValidationError({"capacity": "Pilih Plh atau Plt."})
+        raise ValidationError({"capacity": "Pilih Plh, Plt atau a.n."})
+    if capacity == "an":
+        holder = User.get_or_none((User.id == _id(user_id)) & (User.agency == agency))
+        if holder is not None and not any(c == "definitive" for _p, c in
+                                          Position.held_by(holder, today(agency))):
+            raise ValidationError({"user": f"{holder.name} belum memegang jabatan definitif: "
+                                           "a.n. ditandatangani dengan jabatannya sendiri."})
     return _assign(actor, user_id, position_id, capacity, starts_on, ends_on,
                    dates_required=True)
 

@@ -239,9 +239,10 @@ class WalkStep:
     due: str
 
 
-def walk(sop_code: str, storage: Storage, applicant_email: str = DEMO_APPLICANT
-         ) -> tuple[Application, list[WalkStep]]:
-    """Run one new file of an SOP through every step, each decided by a demo account.
+def walk(sop_code: str, storage: Storage, applicant_email: str = DEMO_APPLICANT,
+         deciders: dict[int, User] | None = None) -> tuple[Application, list[WalkStep]]:
+    """Run one new file of an SOP through every step, each decided by a demo account (for
+    the positions in ``deciders``, by the user given there: an acting official, say).
 
     Takes the first forward outcome at each step; returns the file and the path it took.
     """
@@ -267,8 +268,12 @@ def walk(sop_code: str, storage: Storage, applicant_email: str = DEMO_APPLICANT
             break
         step = spec.step(task.step_key)
         outcome = next(o for o in step.outcomes if o.effect is Effect.FORWARD)
-        actor = task.assignee if task.assignee_id else _holder(task.position.agency,
-                                                               task.position.key)
+        if task.assignee_id:
+            actor = task.assignee
+        elif task.position_id in (deciders or {}):
+            actor = deciders[task.position_id]
+        else:
+            actor = _holder(task.position.agency, task.position.key)
         uploads = sample_uploads(spec, step.key, application.form_data) if task.assignee_id \
             else None
         due = version.agency.calendar().format(task.due_at) if task.due_at else "-"

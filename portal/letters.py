@@ -23,12 +23,14 @@ from peewee import JOIN
 import signing
 from portal import audit, notify
 from portal.models import (
+    Agency,
     Application,
     Decision,
     Letter,
     LetterTemplate,
     Position,
     User,
+    capacity_prefix,
     db,
     utcnow,
 )
@@ -190,6 +192,17 @@ def _signer(application: Application, spec: SopSpec, letter: LetterSpec, step: S
     raise LetterError(f"{letter.title}: {actor.title} belum memutuskan berkas ini")
 
 
+def _own_title(user: User, agency: Agency, moment: dt.datetime) -> str:
+    """The definitive position an official signing a.n. (on behalf) signs under."""
+    on = agency.calendar().local(moment).date()
+    own = [p.title for p, capacity in Position.held_by(user, on)
+           if capacity == "definitive" and p.agency_id == agency.id]
+    if not own:
+        raise LetterError(f"{user.name} menandatangani a.n. tetapi tidak memegang jabatan "
+                          "definitif di instansi ini")
+    return own[0]
+
+
 def _with_people(query):
     """Decisions with their actor and position in the same statement (no query per row)."""
     return (query.join(User, on=(Decision.actor == User.id)).switch(Decision)
@@ -282,7 +295,9 @@ def _issue_one(application, spec, letter_spec, step, decider, position, capacity
     except TemplateError as exc:
         raise LetterError(f"{letter_spec.title}: templat surat tidak dapat dipakai: {exc}") \
             from None
-    prefix = {"plh": "Plh.", "plt": "Plt."}.get(signer.capacity, "")
+    prefix, own_title = capacity_prefix(signer.capacity), signer.title
+    if signer.capacity == "an":  # "a.n. Kepala Dinas" above the signer's own title
+        prefix, own_title = f"a.n. {signer.title}", _own_title(signer.user, agency, local_now)
     content = signing.LetterContent(
         letterhead=tuple(agency.letterhead[:4]) or (agency.name,),
         number=number,
@@ -290,13 +305,13 @@ def _issue_one(application, spec, letter_spec, step, decider, position, capacity
         title=headers.get("title", ""), subject=headers.get("subject", ""),
         addressee=tuple(p.strip() for p in headers.get("addressee", "").split("|") if p.strip()),
         body=body,
-        signature=signing.SignatureBlock(position=signer.title, name=signer.user.name,
+        signature=signing.SignatureBlock(position=own_title, name=signer.user.name,
                                          nip=signer.user.nip, capacity=prefix),
         paraf=_paraf(application, spec, calendar),
         footer_note=f"Dokumen ini ditandatangani secara elektronik. Periksa keasliannya di {url}")
     try:
         rendered = signing.render_letter(content)
-        identity = _identity(signer.user, signer.title, agency.name)
+        identity = _identity(signer.user, own_title, agency.name)
         pdf = signing.sign_letter(
             rendered.pdf, identity, rendered.signature_box, qr_url=url,
             stamp_lines=signing.stamp_lines(signer.user.name, local_now, calendar.zone_label),
@@ -310,7 +325,7 @@ def _issue_one(application, spec, letter_spec, step, decider, position, capacity
         token=token, storage_key=storage_key, sha256=digest, size=len(pdf),
         signer=signer.user, signer_position=signer.position, capacity=signer.capacity,
         signer_name=signer.user.name, signer_nip=signer.user.nip or "",
-        signer_title=signer.title, issued_at=now,
+        signer_title=own_title, issued_at=now,
         # An internal letter (opened by an official) is not issued to a person.
         holder_name=(application.applicant.name
                      if spec.initiator.kind is ActorKind.APPLICANT else ""))

@@ -30,7 +30,7 @@ __all__ = [
     "AccountApproval", "Agency", "Application", "Assignment", "AuditEvent", "AuditHead",
     "Counter", "DayOff", "Decision", "Document", "Letter", "LetterTemplate", "LoginFailure",
     "OutboxMessage", "Position",
-    "SopVersion", "Task", "User", "db", "kept", "utcnow",
+    "SopVersion", "Task", "User", "capacity_prefix", "db", "kept", "utcnow",
 ]
 
 db = DatabaseProxy()
@@ -233,10 +233,22 @@ class Position(BaseModel):
         return held
 
 
-class Assignment(BaseModel):
-    """A user holding a position: definitively, or acting (Plh/Plt) for a date range."""
+# How an official holds a position, as letters and pages write it before the title:
+# Plh. (pelaksana harian) and Plt. (pelaksana tugas) act in the position for a while;
+# a.n. (atas nama) signs on behalf of the position with their own title beneath.
+CAPACITY_PREFIX = {"definitive": "", "plh": "Plh.", "plt": "Plt.", "an": "a.n."}
 
-    CAPACITIES = ("definitive", "plh", "plt")
+
+def capacity_prefix(capacity: str | None) -> str:
+    """"Plh.", "Plt.", "a.n." or "" (definitive, or no position)."""
+    return CAPACITY_PREFIX.get(capacity or "", "")
+
+
+class Assignment(BaseModel):
+    """A user holding a position: definitively, or for a date range as Plh/Plt (acting in
+    it) or a.n. (on behalf of it, under their own definitive title)."""
+
+    CAPACITIES = tuple(CAPACITY_PREFIX)
 
     user = ForeignKeyField(User, backref="assignments", on_delete="CASCADE")
     position = ForeignKeyField(Position, backref="assignments", on_delete="CASCADE")
@@ -437,7 +449,7 @@ class Decision(BaseModel):
     effect = CharField()
     actor = ForeignKeyField(User)
     position = ForeignKeyField(Position, null=True)
-    capacity = CharField(null=True)  # definitive | plh | plt
+    capacity = CharField(null=True)  # definitive | plh | plt | an
     note = TextField(default="")
     data = JSONField(default=dict)  # per-document verdicts, recorded results
     decided_at = UTCDateTimeField(default=utcnow)
@@ -567,7 +579,7 @@ class Letter(BaseModel):
     size = IntegerField()
     signer = ForeignKeyField(User)
     signer_position = ForeignKeyField(Position, null=True)
-    capacity = CharField(default="definitive")  # definitive | plh | plt
+    capacity = CharField(default="definitive")  # definitive | plh | plt | an
     signer_name = CharField()
     signer_nip = CharField(default="")
     signer_title = CharField(default="")
@@ -581,6 +593,14 @@ class Letter(BaseModel):
 
     class Meta:
         indexes = ((("agency", "number"), True), (("application", "letter_key"), False))
+
+    @property
+    def signed_as(self) -> str:
+        """The signer's title as the letter prints it: "Plt. Kepala Dinas", or for a.n. the
+        position signed for and the signer's own title ("a.n. Kepala Dinas · Sekretaris")."""
+        if self.capacity == "an" and self.signer_position_id:
+            return f"a.n. {self.signer_position.title} · {self.signer_title}"
+        return f"{capacity_prefix(self.capacity)} {self.signer_title}".strip()
 
     @classmethod
     def by_token(cls, token: str) -> Letter | None:

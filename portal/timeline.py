@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from peewee import JOIN
 
-from portal.models import Application, Decision, Position, Task, User, utcnow
+from portal.models import Application, Decision, Position, Task, User, capacity_prefix, utcnow
 
 __all__ = ["Round", "TimelineRow", "duration_label", "timeline"]
 
@@ -108,8 +108,8 @@ def timeline(application: Application) -> list[TimelineRow]:
 
 
 def _who(decision) -> str:
-    capacity = {"plh": "Plh. ", "plt": "Plt. "}.get(decision.capacity or "", "")
-    where = f"{capacity}{decision.position.title}" if decision.position_id else ""
+    prefix = capacity_prefix(decision.capacity)
+    where = f"{prefix} {decision.position.title}".strip() if decision.position_id else ""
     return decision.actor.name + (f" ({where})" if where else "")
 
 

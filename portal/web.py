@@ -22,7 +22,7 @@ from htmx_flask import Htmx
 from jinja2_fragments.flask import render_block
 from markupsafe import Markup
 
-from portal.models import User
+from portal.models import User, capacity_prefix
 
 __all__ = ["PageMemo", "asset_url", "init_app", "is_approver", "is_htmx", "login_manager",
            "page_response", "render", "render_body", "uploads_from_request"]
@@ -289,7 +289,8 @@ def init_app(app: Flask) -> None:
     # The form macros as a global `m`: a fragment rendered alone (an htmx block) does not
     # run its template's top-level imports, so an `{% import %}` would be missing there.
     app.jinja_env.globals.update(asset_url=asset_url, link=link, LANGUAGES=LANGUAGES,
-                                 locale=_locale, m=_Macros(app), is_approver=is_approver)
+                                 locale=_locale, m=_Macros(app), is_approver=is_approver,
+                                 capacity_prefix=capacity_prefix)
 
     @app.after_request
     def _headers(response):

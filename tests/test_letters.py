@@ -330,3 +330,58 @@ def test_an_agency_edits_a_letter_wording_and_the_next_letter_uses_it(app, demo,
     pdf.close()
     assert "REKOMENDASI KHUSUS" in words
     assert AuditEvent.select().where(AuditEvent.action == "letter_template.saved").count() == 1
+
+
+def test_a_letter_signed_on_behalf_prints_a_n_above_the_signer_s_own_title(app, demo, storage):
+    """The Sekretaris signs a.n. Kepala Dinas: the letter, its verification page and the
+    file's history say so; the signature block carries the Sekretaris's own title."""
+    import datetime as dt
+
+    from portal.models import Agency, Position
+
+    agency = Agency.get(Agency.code == "dinkes-bangka")
+    today = agency.calendar().local(dt.datetime.now(dt.UTC)).date()
+    sekretaris = User.by_email("sekretaris@dinkes-bangka.absah.test")
+    kadin = Position.get((Position.agency == agency) & (Position.key == "kadin"))
+    admin = Browser(app)
+    admin.login("admin@dinkes-bangka.absah.test", PASSWORD)
+    response = admin.post("/admin/acting", {"user": sekretaris.id, "position": kadin.id,
+                                            "capacity": "an", "starts_on": today.isoformat(),
+                                            "ends_on": (today + dt.timedelta(days=5)).isoformat()})
+    assert response.status_code == 303
+    assert "a.n. Kepala Dinas Kesehatan" in text(admin.get("/admin/acting"))
+
+    application, _path = walk("rekom-nakes", storage, deciders={kadin.id: sekretaris})
+    letter = Letter.get(Letter.application == application)
+    assert (letter.signer_id, letter.capacity) == (sekretaris.id, "an")
+    own = next(p.title for p, c in Position.held_by(sekretaris, today) if c == "definitive")
+    assert letter.signed_as == f"a.n. Kepala Dinas Kesehatan · {own}"
+    assert letter.signed_as in text(_verify_page(app, letter.token))
+    if shutil.which("pdftotext"):
+        printed = subprocess.run(["pdftotext", "-layout", "-", "-"], input=_pdf(storage, letter),
+                                 capture_output=True, check=True).stdout.decode()
+        lines = [line.strip() for line in printed.splitlines() if line.strip()]
+        at = next(i for i, line in enumerate(lines) if line.endswith("a.n. Kepala Dinas Kesehatan"))
+        assert lines[at + 1].endswith(own)
+    applicant = Browser(app)
+    applicant.login(DEMO_APPLICANT, PASSWORD)
+    history = text(applicant.get(f"/applications/{application.id}"))
+    assert f"{sekretaris.name} (a.n. Kepala Dinas Kesehatan)" in history
+
+
+def test_a_n_needs_a_definitive_position_of_one_s_own(app, demo):
+    import datetime as dt
+
+    from portal import administration
+    from portal.models import Agency, Position
+
+    agency = Agency.get(Agency.code == "dinkes-bangka")
+    admin = User.by_email("admin@dinkes-bangka.absah.test")
+    kadin = Position.get((Position.agency == agency) & (Position.key == "kadin"))
+    newcomer = administration.create_official(admin, "baru@dinkes-bangka.absah.test",
+                                              "Pegawai Baru", None, "kata-sandi-panjang-1")
+    today = administration.today(agency)
+    with pytest.raises(operations.ValidationError) as refused:
+        administration.assign_acting(admin, newcomer.id, kadin.id, "an", today.isoformat(),
+                                     (today + dt.timedelta(days=1)).isoformat())
+    assert "jabatan definitif" in refused.value.errors["user"]
