@@ -58,7 +58,8 @@ _INBOX_PAGES = PageMemo()
 @bp.get("/inbox")
 @login_required
 def inbox():
-    """Open tasks of every position the user holds today (Plh/Plt included), most urgent first.
+    """Open tasks of every position the user holds today (Plh/Plt/a.n. included), most urgent
+    first.
 
     The page officials open most, many times a day and often on slow lines: two statements
     built once per process (positions held, open tasks as tuples), SOP versions and
