@@ -628,18 +628,23 @@ ALL_MODELS.extend([Letter, LetterTemplate])
 
 
 def _held_on(user, on):
-    """Positions the user holds on a date (a subquery: its size does not change the SQL)."""
+    """Assignments of the user that hold on a date."""
     return ((Assignment.user == user)
             & (Assignment.starts_on.is_null() | (Assignment.starts_on <= on))
             & (Assignment.ends_on.is_null() | (Assignment.ends_on >= on)))
 
 
-def _build_inbox(user, on, limit, sop_code=None):
+def _open_tasks_held(user, on):
+    """Open tasks of the positions the user holds on a date (the positions as a subquery:
+    how many there are does not change the SQL)."""
     held = Assignment.select(Assignment.position).where(_held_on(user, on))
+    return (Task.status == "open") & Task.position.in_(held)
+
+
+def _build_inbox(user, on, limit, sop_code=None):
     query = (Task.select(*(getattr(Task, c) for c in Task.INBOX_ROW),
                          Application.registration_number, Application.sop, Application.agency)
-             .join(Application)
-             .where((Task.status == "open") & Task.position.in_(held)))
+             .join(Application).where(_open_tasks_held(user, on)))
     if sop_code is not None:
         query = query.join(SopVersion).where(SopVersion.code == sop_code)
     return query.order_by(Task.due_at.asc(nulls="LAST"), Task.id).limit(limit).tuples()
@@ -654,7 +659,4 @@ _INBOX = Prepared(db, _build_inbox)
 _INBOX_OF_SOP = Prepared(db, lambda user, on, code, limit: _build_inbox(user, on, limit, code))
 _INBOX_CODES = Prepared(db, lambda user, on: (
     Task.select(SopVersion.code).join(Application).join(SopVersion)
-    .where((Task.status == "open")
-           & Task.position.in_(Assignment.select(Assignment.position)
-                               .where(_held_on(user, on))))
-    .distinct().tuples()))
+    .where(_open_tasks_held(user, on)).distinct().tuples()))

@@ -24,8 +24,8 @@ from markupsafe import Markup
 
 from portal.models import User, capacity_prefix
 
-__all__ = ["PageMemo", "asset_url", "init_app", "is_approver", "is_htmx", "login_manager",
-           "page_response", "render", "render_body", "uploads_from_request"]
+__all__ = ["PageMemo", "asset_url", "current_locale", "init_app", "is_approver", "is_htmx",
+           "login_manager", "page_response", "render", "render_body", "uploads_from_request"]
 
 log = logging.getLogger(__name__)
 login_manager = LoginManager()
@@ -73,7 +73,7 @@ class MemoPage:
 
     def response(self):
         """The page as a response, gzipped once for every client that accepts gzip."""
-        if not accepts_gzip():
+        if not request.accept_encodings["gzip"]:  # its q value (0: refused), or "*"'s
             return page_response(self.body)
         if self._gzipped is None:
             self._gzipped = gzip.compress(self.body.encode(), mtime=0, compresslevel=int(
@@ -123,25 +123,6 @@ class PageMemo:
             while len(self._pages) > self.size:
                 self._pages.popitem(last=False)
         return page
-
-
-def accepts_gzip() -> bool:
-    """Whether the request's Accept-Encoding admits gzip: by its own q value, else by "*"."""
-    anything = False
-    for part in request.headers.get("Accept-Encoding", "").split(","):
-        name, *params = (p.strip().lower() for p in part.split(";"))
-        quality = 1.0
-        for param in params:
-            if param.startswith("q="):
-                try:
-                    quality = float(param[2:])
-                except ValueError:
-                    quality = 0.0
-        if name == "gzip":
-            return quality > 0
-        if name == "*":
-            anything = quality > 0
-    return anything
 
 
 @lru_cache(maxsize=64)
@@ -208,7 +189,7 @@ def _static_view(app: Flask):
 
     def static(filename):
         path = Path(app.static_folder) / filename
-        if ("gzip" not in request.headers.get("Accept-Encoding", "")
+        if (not request.accept_encodings["gzip"]
                 or path.suffix not in (".js", ".css", ".svg") or not path.is_file()
                 or not path.resolve().is_relative_to(Path(app.static_folder).resolve())):
             return plain(filename=filename)
@@ -257,7 +238,8 @@ def _template_gettext(string: str, /, **variables) -> Markup:
     return Markup(_translations().ugettext(string)) % variables
 
 
-def _locale() -> str:
+def current_locale() -> str:
+    """The interface language of this request: the one chosen in the session, else Indonesian."""
     chosen = session.get("lang")
     return chosen if chosen in LANGUAGES else "id"
 
@@ -275,7 +257,7 @@ def init_app(app: Flask) -> None:
     htmx.init_app(app)
     csrf.init_app(app)
     compress.init_app(app)
-    babel.init_app(app, locale_selector=_locale)
+    babel.init_app(app, locale_selector=current_locale)
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: _translations().ugettext(s),
         ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
@@ -289,7 +271,7 @@ def init_app(app: Flask) -> None:
     # The form macros as a global `m`: a fragment rendered alone (an htmx block) does not
     # run its template's top-level imports, so an `{% import %}` would be missing there.
     app.jinja_env.globals.update(asset_url=asset_url, link=link, LANGUAGES=LANGUAGES,
-                                 locale=_locale, m=_Macros(app), is_approver=is_approver,
+                                 locale=current_locale, m=_Macros(app), is_approver=is_approver,
                                  capacity_prefix=capacity_prefix)
 
     @app.after_request

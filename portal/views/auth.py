@@ -11,7 +11,7 @@ from werkzeug.security import check_password_hash
 from portal import audit, operations
 from portal.models import LoginFailure, User, db, utcnow
 from portal.tokens import TokenError, read_token
-from portal.web import LANGUAGES, render
+from portal.web import LANGUAGES, current_locale, render
 
 bp = Blueprint("auth", __name__)
 
@@ -27,17 +27,11 @@ def register():
         try:
             operations.register_applicant(form.get("email", ""), form.get("name", ""),
                                           form.get("password", ""), form.get("phone") or None,
-                                          language=_chosen_language())
+                                          language=current_locale())
         except operations.ValidationError as exc:
             return render("auth/register.html", "form", status=422, errors=exc.errors, form=form)
         return render("auth/check_email.html", email=form.get("email", "").strip().lower())
     return render("auth/register.html", errors={}, form={})
-
-
-def _chosen_language() -> str:
-    """The language chosen in this session, or Bahasa Indonesia."""
-    chosen = session.get("lang")
-    return chosen if chosen in LANGUAGES else "id"
 
 
 @bp.get("/verify/<token>")
