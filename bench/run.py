@@ -64,6 +64,8 @@ from dataclasses import dataclass
 from html import unescape
 from pathlib import Path
 
+from portal.modules.applications import operations
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
@@ -202,7 +204,7 @@ class PostgresBackend(Backend):
         self.schemas: list[str] = []
 
     def _admin(self, statement: str):
-        from portal.db import make_database
+        from portal.core.db import make_database
 
         database = make_database(self.url)
         database.connect()
@@ -271,7 +273,7 @@ def _bulk(model, rows: list[dict], batch: int) -> None:
     metadata: peewee builds its SQL value by value (about 25 us each), which made 100,000
     files take a minute; each value still goes through its field's ``db_value``.
     """
-    from portal.models import db
+    from portal.core.db import db
 
     if not rows:
         return
@@ -298,9 +300,10 @@ def _bulk(model, rows: list[dict], batch: int) -> None:
 def _position_steps(spec, today):
     """(step, position, a holder, first forward outcome) for each application step that a
     position acts in."""
-    from portal.models import Agency, Assignment, Position
-    from portal.sop import engine
-    from portal.sop.spec import ActorKind, Effect
+    from portal.modules.accounts.models import Assignment, Position
+    from portal.modules.agencies.models import Agency
+    from portal.modules.sops import engine
+    from portal.modules.sops.spec import ActorKind, Effect
 
     out = []
     for step in spec.application_steps:
@@ -319,16 +322,11 @@ def _position_steps(spec, today):
 
 def seed(n: int, real_letter, rng: random.Random, batch: int) -> dict[str, int]:
     """Bulk-insert n files with their tasks, decisions and letters; returns row counts."""
-    from portal.demo import sample_form
-    from portal.models import (
-        Application,
-        Decision,
-        Letter,
-        Position,
-        SopVersion,
-        Task,
-        User,
-    )
+    from portal.modules.accounts.models import Position, User
+    from portal.modules.applications.models import Application, Decision, Task
+    from portal.modules.demo.data import sample_form
+    from portal.modules.letters.models import Letter
+    from portal.modules.sops.models import SopVersion
 
     now = dt.datetime.now(dt.UTC)
     today = now.date()
@@ -447,9 +445,9 @@ def seed(n: int, real_letter, rng: random.Random, batch: int) -> dict[str, int]:
 
 def build(backend: Backend, n: int, workdir: Path, ca_dir: Path, seed_value: int) -> Seeded:
     """A fresh database with the demo, one real letter and n bulk files."""
-    from portal.db import migrate
-    from portal.demo import load_demo, walk
-    from portal.models import Letter, db
+    from portal.core.db import db, migrate
+    from portal.modules.demo.data import load_demo, walk
+    from portal.modules.letters.models import Letter
     from portal.storage import Storage
 
     started = time.perf_counter()
@@ -525,7 +523,7 @@ def query_plan(database, sql: str, params: tuple) -> list[str]:
     """The plan the database picks for a statement, as text lines."""
     from peewee import SqliteDatabase
 
-    from portal.models import db
+    from portal.core.db import db
 
     prefix = "EXPLAIN QUERY PLAN " if isinstance(database, SqliteDatabase) \
         else "EXPLAIN (ANALYZE, BUFFERS OFF) "
@@ -555,7 +553,7 @@ class Target:
     """One seeded database's app, with a logged-in official and an anonymous visitor."""
 
     def __init__(self, seeded: Seeded, rng: random.Random, requests: int):
-        from portal.db import bind
+        from portal.core.db import bind
 
         self.seeded = seeded
         bind(seeded.database)
@@ -569,7 +567,7 @@ class Target:
         self.rows = body.count('href="/tasks/')
 
     def activate(self):
-        from portal.db import bind
+        from portal.core.db import bind
 
         bind(self.seeded.database)
 
@@ -826,14 +824,18 @@ def measure_load(seeded: Seeded, backend: Backend, ca_dir: Path, seconds: int,
 def measure_issuance(seeded: Seeded, files: int) -> dict:
     """Bring `files` rekom-nakes files to the numbering step, then time each decision that
     numbers, renders, signs and stores the letter (operations.decide, one transaction)."""
-    from portal import operations
-    from portal.demo import DEMO_APPLICANT, sample_form, sample_uploads, sample_values
-    from portal.models import Assignment, Letter, SopVersion, Task, User, db
+    pass
+    from portal.core.db import db
+    from portal.modules.accounts.models import Assignment, User
+    from portal.modules.applications.models import Task
+    from portal.modules.demo.data import DEMO_APPLICANT, sample_form, sample_uploads, sample_values
+    from portal.modules.letters.models import Letter
+    from portal.modules.sops.models import SopVersion
     from portal.storage import Storage
 
     if files <= 0:
         return {}
-    from portal.db import bind
+    from portal.core.db import bind
 
     storage = Storage(seeded.storage_dir)
     bind(seeded.database)

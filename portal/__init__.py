@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 from pathlib import Path
@@ -10,25 +11,25 @@ from flask import Flask
 
 __all__ = ["create_app"]
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the Flask app; ``test_config`` overrides settings (tests use it)."""
-    from portal import cli, mailer, views
-    from portal.config import load_config
-    from portal.db import bind, make_database
-    from portal.models import db
+    from portal import core, mail
+    from portal.config import Config
+    from portal.core.db import bind, db, make_database
+    from portal.core.paths import STATIC_DIR, TEMPLATES_DIR
+    from portal.modules import DOMAINS
 
-    instance = Path(os.environ.get("PORTAL_INSTANCE_DIR", ROOT / "instance"))
+    instance = Path(os.environ.get("PORTAL_INSTANCE_DIR") or Path.cwd() / "instance")
     app = Flask(__name__, instance_path=str(instance.resolve()),
-                template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
-    app.config.from_mapping(load_config(Path(app.instance_path)))
-    if test_config:
-        app.config.from_mapping(test_config)
+                template_folder=str(TEMPLATES_DIR), static_folder=str(STATIC_DIR))
+    config = Config.from_environ(os.environ, Path(app.instance_path), test_config)
+    app.config.from_mapping(config.flask_settings())
+    app.extensions["portal.config"] = config
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
-    database = app.config.get("DATABASE") or make_database(app.config["DATABASE_URL"])
+    database = (test_config or {}).get("DATABASE") or make_database(config.database_url,
+                                                                    config.db_pool_size)
     bind(database)
     app.extensions["database"] = database
 
@@ -41,16 +42,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         if not db.is_closed():
             db.close()
 
-    from portal.settings import settings
-
-    settings.configure(app.config["BASE_URL"], app.config["SECRET_KEY"],
-                       storage_dir=app.config["STORAGE_DIR"],
-                       ca_dir=app.config["SIGNING_CA_DIR"],
-                       p12_dir=app.config["SIGNING_P12_DIR"],
-                       p12_passphrase=app.config["SIGNING_P12_PASSPHRASE"],
-                       tsa_url=app.config["SIGNING_TSA_URL"],
-                       password_hash_method=app.config["PASSWORD_HASH_METHOD"])
-    mailer.init_app(app)
-    views.init_app(app)
-    cli.init_app(app)
+    core.init_app(app)
+    mail.init_app(app)
+    for name in DOMAINS:
+        importlib.import_module(f"portal.modules.{name}").init_app(app)
     return app

@@ -1,12 +1,141 @@
-"""Configuration from environment variables, with embedded defaults for one machine."""
+"""The portal's configuration: one frozen ``Config`` built from PORTAL_* environment
+variables (each with an embedded default for one machine) by ``create_app``.
+
+Domain code reads it with ``current_config()`` (the app's, in the app context the views,
+the CLI and the tests all run in); Flask and its extensions get their settings from
+``Config.flask_settings``. Nothing is read at import time.
+"""
 
 from __future__ import annotations
 
-import os
+import dataclasses
 import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["load_config"]
+__all__ = ["Config", "current_config"]
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting of the portal (README, "Configuration", names each variable)."""
+
+    database_url: str
+    """``sqlite:///path`` or ``postgresql://user@host:port/db`` (PORTAL_DATABASE_URL)."""
+    base_url: str
+    """The public address used in links and QR codes (PORTAL_BASE_URL)."""
+    storage_dir: str
+    """Private storage of uploads and letters (PORTAL_STORAGE_DIR)."""
+    secret_key: str
+    """Signs sessions and links (PORTAL_SECRET_KEY; else generated once per instance)."""
+    db_pool_size: int = 10
+    """Connections kept open per process (PORTAL_DB_POOL_SIZE)."""
+    max_upload_mb: int = 60
+    """Largest request body accepted, in MB (PORTAL_MAX_UPLOAD_MB)."""
+    password_hash_method: str = "scrypt"
+    """werkzeug's password hash method (PORTAL_PASSWORD_HASH_METHOD)."""
+    signing_ca_dir: str = ""
+    """The development CA and its signer keys (PORTAL_SIGNING_CA_DIR)."""
+    signing_p12_dir: str = ""
+    """Production keys: one ``<e-mail>.p12`` per signer (PORTAL_SIGNING_P12_DIR)."""
+    signing_p12_passphrase: str = ""
+    """Passphrase of those files (PORTAL_SIGNING_P12_PASSPHRASE)."""
+    signing_tsa_url: str = ""
+    """An RFC 3161 timestamp authority (PORTAL_SIGNING_TSA_URL)."""
+    mail_server: str = ""
+    """SMTP host; without it e-mails stay in the outbox (PORTAL_MAIL_SERVER)."""
+    mail_port: int = 25
+    mail_use_tls: bool = False
+    mail_use_ssl: bool = False
+    mail_username: str | None = None
+    mail_password: str | None = None
+    mail_sender: str = "Absah <no-reply@absah.test>"
+    mail_timeout: float = 30.0
+    """Seconds to wait for the SMTP server at each step (PORTAL_MAIL_TIMEOUT)."""
+    outbox_deliver_after_request: bool = True
+    """Deliver queued e-mails right after the request that queued them."""
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str], instance: Path,
+                     overrides: Mapping[str, object] | None = None) -> Config:
+        """The configuration from PORTAL_* variables; ``overrides`` (the factory's
+        ``test_config``) replaces fields by their upper-case names."""
+        env = environ.get
+        values = {
+            "database_url": env("PORTAL_DATABASE_URL", f"sqlite:///{instance / 'absah.db'}"),
+            "base_url": env("PORTAL_BASE_URL", "http://127.0.0.1:5000"),
+            "storage_dir": env("PORTAL_STORAGE_DIR", str(instance / "files")),
+            "secret_key": env("PORTAL_SECRET_KEY", ""),
+            "db_pool_size": int(env("PORTAL_DB_POOL_SIZE", "10")),
+            "max_upload_mb": int(env("PORTAL_MAX_UPLOAD_MB", "60")),
+            "password_hash_method": env("PORTAL_PASSWORD_HASH_METHOD", "scrypt"),
+            "signing_ca_dir": env("PORTAL_SIGNING_CA_DIR", str(instance / "ca")),
+            "signing_p12_dir": env("PORTAL_SIGNING_P12_DIR", ""),
+            "signing_p12_passphrase": env("PORTAL_SIGNING_P12_PASSPHRASE", ""),
+            "signing_tsa_url": env("PORTAL_SIGNING_TSA_URL", ""),
+            "mail_server": env("PORTAL_MAIL_SERVER", ""),
+            "mail_port": int(env("PORTAL_MAIL_PORT", "25")),
+            "mail_use_tls": _flag(env("PORTAL_MAIL_USE_TLS", "")),
+            "mail_use_ssl": _flag(env("PORTAL_MAIL_USE_SSL", "")),
+            "mail_username": env("PORTAL_MAIL_USERNAME") or None,
+            "mail_password": env("PORTAL_MAIL_PASSWORD") or None,
+            "mail_sender": env("PORTAL_MAIL_SENDER", "Absah <no-reply@absah.test>"),
+            "mail_timeout": float(env("PORTAL_MAIL_TIMEOUT", "30")),
+            "outbox_deliver_after_request": _flag(env("PORTAL_OUTBOX_AFTER_REQUEST", "1")),
+        }
+        fields = {f.name for f in dataclasses.fields(cls)}
+        extra = {}
+        for key, value in (overrides or {}).items():
+            if key.lower() in fields:
+                values[key.lower()] = value
+            else:
+                extra[key] = value
+        if not values["secret_key"]:
+            values["secret_key"] = _secret_key(instance)
+        values["base_url"] = str(values["base_url"]).rstrip("/")
+        config = cls(**values)
+        object.__setattr__(config, "_flask_extra", extra)
+        return config
+
+    def flask_settings(self) -> dict:
+        """Flask's and its extensions' settings (plus the factory's other overrides)."""
+        return {
+            "SECRET_KEY": self.secret_key,
+            # Session cookie: never readable by scripts, not sent on cross-site posts, and
+            # only over HTTPS when the portal is served over HTTPS.
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": self.base_url.startswith("https:"),
+            "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+            "MAX_CONTENT_LENGTH": self.max_upload_mb * 1024 * 1024,
+            "MAIL_SERVER": self.mail_server,
+            "MAIL_PORT": self.mail_port,
+            "MAIL_USE_TLS": self.mail_use_tls,
+            "MAIL_USE_SSL": self.mail_use_ssl,
+            "MAIL_USERNAME": self.mail_username,
+            "MAIL_PASSWORD": self.mail_password,
+            "MAIL_DEFAULT_SENDER": self.mail_sender,
+            "MAIL_SUPPRESS_SEND": False,  # flask-mail would otherwise drop mail when TESTING
+            **getattr(self, "_flask_extra", {}),
+        }
+
+    def url(self, path: str) -> str:
+        """An absolute link for e-mails and QR codes."""
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def hash_password(self, password: str) -> str:
+        """A salted hash of a password with the configured method."""
+        from werkzeug.security import generate_password_hash
+
+        return generate_password_hash(password, method=self.password_hash_method)
+
+
+def current_config() -> Config:
+    """The configuration of the app whose context is active."""
+    from flask import current_app
+
+    return current_app.extensions["portal.config"]
 
 
 def _secret_key(instance: Path) -> str:
@@ -19,40 +148,6 @@ def _secret_key(instance: Path) -> str:
     return path.read_text().strip()
 
 
-def load_config(instance: Path, environ=os.environ) -> dict:
-    """Settings for ``app.config``; every one can be set by a PORTAL_* variable (see README)."""
-    return {
-        "DATABASE_URL": environ.get("PORTAL_DATABASE_URL", f"sqlite:///{instance / 'absah.db'}"),
-        "BASE_URL": environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
-        "STORAGE_DIR": environ.get("PORTAL_STORAGE_DIR", str(instance / "files")),
-        "SECRET_KEY": environ.get("PORTAL_SECRET_KEY") or _secret_key(instance),
-        # Signing: a development CA under the instance folder unless PKCS#12 files are given.
-        "SIGNING_CA_DIR": environ.get("PORTAL_SIGNING_CA_DIR", str(instance / "ca")),
-        "SIGNING_P12_DIR": environ.get("PORTAL_SIGNING_P12_DIR", ""),
-        "SIGNING_P12_PASSPHRASE": environ.get("PORTAL_SIGNING_P12_PASSPHRASE", ""),
-        "SIGNING_TSA_URL": environ.get("PORTAL_SIGNING_TSA_URL", ""),
-        # Session cookie: never readable by scripts, not sent on cross-site posts, and only
-        # over HTTPS when the portal is served over HTTPS.
-        "SESSION_COOKIE_HTTPONLY": True,
-        "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": environ.get("PORTAL_BASE_URL", "").startswith("https:"),
-        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
-        "PASSWORD_HASH_METHOD": environ.get("PORTAL_PASSWORD_HASH_METHOD", "scrypt"),
-        "DEMO_PASSWORD": environ.get("PORTAL_DEMO_PASSWORD", "demo-absah-2026"),
-        "MAX_CONTENT_LENGTH": int(environ.get("PORTAL_MAX_UPLOAD_MB", "60")) * 1024 * 1024,
-        # E-mail. Without PORTAL_MAIL_SERVER messages are kept in the outbox (admin page), not sent.
-        "MAIL_SERVER": environ.get("PORTAL_MAIL_SERVER", ""),
-        "MAIL_PORT": int(environ.get("PORTAL_MAIL_PORT", "25")),
-        "MAIL_USE_TLS": _flag(environ.get("PORTAL_MAIL_USE_TLS", "")),
-        "MAIL_USE_SSL": _flag(environ.get("PORTAL_MAIL_USE_SSL", "")),
-        "MAIL_USERNAME": environ.get("PORTAL_MAIL_USERNAME") or None,
-        "MAIL_PASSWORD": environ.get("PORTAL_MAIL_PASSWORD") or None,
-        "MAIL_DEFAULT_SENDER": environ.get("PORTAL_MAIL_SENDER", "Absah <no-reply@absah.test>"),
-        "MAIL_TIMEOUT": float(environ.get("PORTAL_MAIL_TIMEOUT", "30")),  # seconds per SMTP step
-        "MAIL_SUPPRESS_SEND": False,  # flask-mail would otherwise drop mail whenever TESTING
-        "OUTBOX_DELIVER_AFTER_REQUEST": _flag(environ.get("PORTAL_OUTBOX_AFTER_REQUEST", "1")),
-    }
-
-
 def _flag(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
+

@@ -24,7 +24,7 @@ BACKENDS = [
 
 
 def _pg_admin(statement: str) -> None:
-    from portal.db import make_database, release
+    from portal.core.db import make_database, release
 
     database = make_database(PG_URL)
     database.connect()
@@ -57,8 +57,8 @@ def _sqlite_template(kind: str, tmp_path_factory) -> tuple:
     if kind in _SQLITE_TEMPLATES:
         return _SQLITE_TEMPLATES[kind]
     from portal import create_app
-    from portal.db import migrate
-    from portal.demo import load_demo
+    from portal.core.db import migrate
+    from portal.modules.demo.data import load_demo
 
     folder = tmp_path_factory.mktemp(f"template-{kind}")
     path = folder / "test.db"
@@ -117,7 +117,7 @@ def app_config():
 def app(database_url, tmp_path, monkeypatch, app_config):
     """The portal on a migrated, empty database, inside an app context."""
     from portal import create_app
-    from portal.db import migrate
+    from portal.core.db import migrate
 
     monkeypatch.setenv("PORTAL_INSTANCE_DIR", str(tmp_path / "instance"))
     app = create_app({
@@ -132,7 +132,7 @@ def app(database_url, tmp_path, monkeypatch, app_config):
     migrate(database)  # a no-op on a template copy; the whole schema on PostgreSQL
     with app.app_context():
         yield app
-    from portal.db import release
+    from portal.core.db import release
 
     release(database)  # pooled PostgreSQL connections too, or the server runs out
 
@@ -151,13 +151,13 @@ def runner(app):
 def storage(app):
     from portal.storage import Storage
 
-    return Storage(app.config["STORAGE_DIR"])
+    return Storage(app.extensions["portal.config"].storage_dir)
 
 
 @pytest.fixture
 def demo(app, database_url):
     """The demo agencies, positions, accounts and the five seed SOPs."""
-    from portal.demo import load_demo
+    from portal.modules.demo.data import load_demo
 
     if database_url.startswith("sqlite"):
         return _SQLITE_TEMPLATES["demo"][1]  # the copied template holds them already
@@ -167,7 +167,8 @@ def demo(app, database_url):
 @pytest.fixture
 def make_applicant(app):
     """A factory of applicant accounts: verified and approved unless told otherwise."""
-    from portal.models import AccountApproval, Agency, User
+    from portal.modules.accounts.models import AccountApproval, User
+    from portal.modules.agencies.models import Agency
 
     counter = iter(range(1, 10_000))
 

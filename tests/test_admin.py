@@ -11,21 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from portal import operations
-from portal.audit import verify_chain
-from portal.models import (
-    AccountApproval,
-    Agency,
-    Assignment,
-    AuditEvent,
-    DayOff,
-    OutboxMessage,
-    Position,
-    SopVersion,
-    User,
-    utcnow,
-)
-from portal.sop.registry import SEEDS_DIR
+from portal.core.model import utcnow
+from portal.mail.models import OutboxMessage
+from portal.modules.accounts import approvals
+from portal.modules.accounts.models import AccountApproval, Assignment, Position, User
+from portal.modules.agencies.models import Agency, DayOff
+from portal.modules.audit.models import AuditEvent
+from portal.modules.audit.trail import verify_chain
+from portal.modules.sops.models import SopVersion
+from portal.modules.sops.registry import SEEDS_DIR
 
 PASSWORD = "demo-test-password"
 BANGKA_ADMIN = "admin@dinkes-bangka.absah.test"
@@ -70,7 +64,7 @@ def _today(agency) -> dt.date:
 def pending(demo, make_applicant):
     """An applicant waiting for Dinkes Bangka's approval of the account."""
     applicant = make_applicant(approved=False)
-    return operations.request_approval(applicant, _bangka())
+    return approvals.request_approval(applicant, _bangka())
 
 
 # ---------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ if _REASON:
 
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
-from portal.demo import sample_pdf, sample_png  # noqa: E402
+from portal.modules.demo.data import sample_pdf, sample_png
 
 APPLICANT = "pemohon@absah.test"
 TIMEOUT_MS = 15_000

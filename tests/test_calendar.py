@@ -8,13 +8,13 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from portal.calendar import (
+from portal.calendar.duration import Duration, Unit
+from portal.calendar.workdays import (
     AGENCY_DAY_OFF_NAME,
     OFFICE_HOURS_DEFAULT,
     ZONE_LABELS,
     WorkCalendar,
 )
-from portal.duration import Duration, Unit
 
 
 def utc(*parts: int) -> datetime:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from portal.db import pending_migrations
-from portal.models import Application, SopVersion, User
+from portal.core.db import pending_migrations
+from portal.modules.accounts.models import User
+from portal.modules.applications.models import Application
+from portal.modules.sops.models import SopVersion
 
 
 def test_healthz_answers_ok_with_the_database(client):
@@ -16,7 +18,7 @@ def test_healthz_answers_ok_with_the_database(client):
 def test_healthz_reports_503_when_the_database_is_gone(app, client, monkeypatch):
     from peewee import OperationalError
 
-    from portal.models import db
+    from portal.core.db import db
 
     def broken(*_args, **_kwargs):
         raise OperationalError("connection refused")
@@ -38,13 +40,13 @@ def test_unknown_page_is_a_friendly_404(client):
 
 
 def test_demo_prints_accounts_and_is_idempotent(runner):
-    first = runner.invoke(args=["demo"])
+    first = runner.invoke(args=["demo", "--password", "demo-test-password"])
     assert first.exit_code == 0, first.output
     assert "password for all: demo-test-password" in first.output
     assert "kadin@dinkes-bangka.absah.test" in first.output
     assert "pemohon@absah.test" in first.output
     users = User.select().count()
-    assert runner.invoke(args=["demo"]).exit_code == 0
+    assert runner.invoke(args=["demo", "--password", "demo-test-password"]).exit_code == 0
     assert User.select().count() == users
     assert SopVersion.select().count() == 5
 
@@ -60,7 +62,7 @@ def test_sop_list_shows_the_five_seeds_with_steps_and_totals(demo, runner):
 
 
 def test_sop_import_cli_stores_a_new_version(demo, runner, tmp_path):
-    from portal.sop.registry import SEEDS_DIR
+    from portal.modules.sops.registry import SEEDS_DIR
 
     source = (SEEDS_DIR / "rekom-nakes.yaml").read_text().replace("version: 1", "version: 2", 1)
     path = tmp_path / "rekom-nakes-v2.yaml"

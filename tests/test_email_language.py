@@ -10,23 +10,29 @@ import pytest
 from jinja2 import Environment, meta, nodes
 from webclient import Browser, text
 
-from portal import operations, outbox
-from portal.db import MIGRATIONS_DIR, migrate, pending_migrations
-from portal.demo import DEMO_APPLICANT, _holder, sample_form, sample_uploads, sample_values, walk
-from portal.letters import revoke_letter
-from portal.mailer import deliver
-from portal.models import (
-    Agency,
-    Application,
-    AuditEvent,
-    Position,
-    SopVersion,
-    Task,
-    User,
-    utcnow,
+from portal.core.db import MIGRATIONS_DIR, migrate, pending_migrations
+from portal.core.model import utcnow
+from portal.mail import outbox
+from portal.mail.transport import deliver
+from portal.modules.accounts import approvals
+from portal.modules.accounts import operations as accounts_operations
+from portal.modules.accounts.models import Position, User
+from portal.modules.agencies.models import Agency
+from portal.modules.applications import operations as applications_operations
+from portal.modules.applications.models import Application, Task
+from portal.modules.audit.models import AuditEvent
+from portal.modules.demo.data import (
+    DEMO_APPLICANT,
+    _holder,
+    sample_form,
+    sample_uploads,
+    sample_values,
+    walk,
 )
-from portal.reminders import send_reminders
-from portal.sop.spec import Effect
+from portal.modules.letters.operations import revoke_letter
+from portal.modules.sla.reminders import send_reminders
+from portal.modules.sops.models import SopVersion
+from portal.modules.sops.spec import Effect
 
 EVENTS = sorted(path.stem for path in outbox.TEMPLATES.glob("*.txt"))
 BLOCKS = {"subject", "text", "html"}
@@ -98,7 +104,7 @@ def _to_step(spec, application, step_key, storage):
         uploads = (sample_uploads(spec, step.key, application.form_data) if task.assignee_id
                    else None)
         forward = next(o.key for o in step.outcomes if o.effect is Effect.FORWARD)
-        operations.decide(task.id, actor, forward, uploads=uploads, storage=storage,
+        applications_operations.decide(task.id, actor, forward, uploads=uploads, storage=storage,
                           record=sample_values(step.record, today))
         application = Application.get_by_id(application.id)
     return Task.open_for(application)
@@ -108,7 +114,7 @@ def _submit(code, storage, user=None, now=None):
     spec = SopVersion.current(code).spec
     form = sample_form(spec, dt.date.today())
     opening = spec.application_steps[0].key
-    return spec, operations.submit_application(
+    return spec, applications_operations.submit_application(
         user or User.by_email(DEMO_APPLICANT), code, form,
         sample_uploads(spec, opening, form), storage, now=now)
 
@@ -117,21 +123,21 @@ def _every_event(storage, make_applicant):
     """The real operations that make each of the fifteen events at least once."""
     bangka = Agency.get(Agency.code == "dinkes-bangka")
     admin = User.by_email(BANGKA_ADMIN)
-    user = operations.register_applicant("budi@contoh.test", "Budi Santoso", PASSWORD)
-    operations.request_password_reset(user.email)
-    operations.decide_approval(admin, operations.request_approval(user, bangka), True)
-    declined = operations.request_approval(make_applicant(approved=False), bangka)
-    operations.decide_approval(admin, declined, False, reason="Nama tidak sesuai KTP")
+    user = accounts_operations.register_applicant("budi@contoh.test", "Budi Santoso", PASSWORD)
+    accounts_operations.request_password_reset(user.email)
+    approvals.decide_approval(admin, approvals.request_approval(user, bangka), True)
+    declined = approvals.request_approval(make_applicant(approved=False), bangka)
+    approvals.decide_approval(admin, declined, False, reason="Nama tidak sesuai KTP")
     walk("sik-perekam-medis", storage)  # a letter to collect at the office
     application, _ = walk("rekom-nakes", storage)  # a letter to download; the applicant acts
     revoke_letter(admin, application.letters[0], "Data STR keliru")
     spec, returned = _submit("rekom-nakes", storage)
-    operations.decide(Task.open_for(returned).id, _holder(bangka, "sdmk_admin"), "incomplete",
+    applications_operations.decide(Task.open_for(returned).id, _holder(bangka, "sdmk_admin"), "incomplete",
                       note="Berkas belum lengkap",
                       verdicts={"str": {"complete": False, "note": "STR sudah kedaluwarsa"}})
     spec, rejected = _submit("kso-lms", storage)
     task = _to_step(spec, rejected, "inform_result", storage)
-    operations.decide(task.id, _holder(task.position.agency, task.position.key), "rejected",
+    applications_operations.decide(task.id, _holder(task.position.agency, task.position.key), "rejected",
                       note="Kuota kolegium penuh")
     Agency.update(supervisor_position="kasi_sdmk").where(Agency.id == bangka.id).execute()
     _spec, late = _submit("rekom-nakes", storage, now=utcnow() - dt.timedelta(days=10))
@@ -248,8 +254,8 @@ def test_an_applicant_gets_every_e_mail_in_the_language_chosen_when_registering(
     user = User.by_email(email)
     assert user.language == language
     bangka = Agency.get(Agency.code == "dinkes-bangka")
-    operations.decide_approval(User.by_email(BANGKA_ADMIN),
-                               operations.request_approval(user, bangka), True)
+    approvals.decide_approval(User.by_email(BANGKA_ADMIN),
+                               approvals.request_approval(user, bangka), True)
     application, _ = walk("rekom-nakes", storage, applicant_email=email)
     assert application.status == "completed"
     deliver()
@@ -283,12 +289,12 @@ def test_switching_language_while_logged_in_changes_the_next_e_mail(app, demo, s
     assert [(e.actor_id, e.object_id, e.data) for e in _switches()] == [
         (user.id, str(user.id), {"language": "en"})]
 
-    operations.request_password_reset(user.email)
+    accounts_operations.request_password_reset(user.email)
     deliver()
     assert _subject(smtp.messages[-1][1]) == "Reset your Absah password"
 
     browser.post("/lang/id")
-    operations.request_password_reset(user.email)
+    accounts_operations.request_password_reset(user.email)
     deliver()
     assert _subject(smtp.messages[-1][1]) == "Atur ulang kata sandi Absah"
     assert [e.data["language"] for e in _switches()] == ["en", "id"]
@@ -308,9 +314,9 @@ def test_switching_without_logging_in_or_to_an_unknown_language_stores_nothing(
 
 
 def test_an_official_an_english_speaking_admin_adds_gets_indonesian(demo):
-    from portal.administration import create_official
+    from portal.modules.accounts.staff import create_official
 
-    admin = operations.set_language(User.by_email(BANGKA_ADMIN), "en")
+    admin = accounts_operations.set_language(User.by_email(BANGKA_ADMIN), "en")
     official = create_official(admin, "staf.baru@dinkes-bangka.absah.test", "Staf Baru",
                                password="sandi-awal-panjang")
     assert User.get_by_id(official.id).language == "id"
@@ -329,17 +335,19 @@ def test_the_migration_adds_the_language_to_existing_accounts_and_reverts(app, d
     database = app.extensions["database"]
     users = User.select().count()
     assert users > 0
-    assert Runner(database, str(MIGRATIONS_DIR)).down() == ["0007_user_language"]
+    runner = Runner(database, str(MIGRATIONS_DIR))
+    assert runner.down() == ["0008_user_session_nonce"]
+    assert runner.down() == ["0007_user_language"]
     assert _language_column(database) is None
-    assert pending_migrations(database) == ["0007_user_language"]
-    assert migrate(database) == ["0007_user_language"]
+    assert pending_migrations(database) == ["0007_user_language", "0008_user_session_nonce"]
+    assert migrate(database) == ["0007_user_language", "0008_user_session_nonce"]
     column = _language_column(database)
     assert column is not None and not column.null
     assert pending_migrations(database) == []
     assert User.select().count() == users
     assert {u.language for u in User.select()} == {"id"}
     kasi = Position.get(Position.key == "kasi_sdmk").assignments[0].user
-    assert operations.set_language(kasi, "en").language == "en"
+    assert accounts_operations.set_language(kasi, "en").language == "en"
     assert User.get_by_id(kasi.id).language == "en"
 
 

@@ -4,6 +4,7 @@ issue nothing; parallel issuance keeps numbers consecutive."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import re
@@ -18,13 +19,26 @@ from pyhanko.pdf_utils.generic import pdf_name, pdf_string
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from webclient import Browser, text
 
-from portal import operations
-from portal.demo import DEMO_APPLICANT, sample_form, sample_uploads, sample_values, walk
-from portal.letters import ca_certificate_pem
-from portal.models import Application, AuditEvent, Counter, Letter, OutboxMessage, Task, User, db
-from portal.settings import settings
-from portal.sop.registry import seed_files
-from portal.sop.spec import Effect, load_sop_file
+from portal.core.db import db
+from portal.core.errors import ValidationError
+from portal.core.numbering import Counter
+from portal.mail.models import OutboxMessage
+from portal.modules.accounts import staff
+from portal.modules.accounts.models import User
+from portal.modules.applications import operations as applications_operations
+from portal.modules.applications.models import Application, Task
+from portal.modules.audit.models import AuditEvent
+from portal.modules.demo.data import (
+    DEMO_APPLICANT,
+    sample_form,
+    sample_uploads,
+    sample_values,
+    walk,
+)
+from portal.modules.letters.issuance import ca_certificate_pem
+from portal.modules.letters.models import Letter
+from portal.modules.sops.registry import seed_files
+from portal.modules.sops.spec import Effect, load_sop_file
 
 
 def _check_letter() -> Path:
@@ -214,14 +228,14 @@ def _file_at_number_step(storage):
     import datetime as dt
 
     form = sample_form(spec, dt.date.today())
-    application = operations.submit_application(
+    application = applications_operations.submit_application(
         User.by_email(DEMO_APPLICANT), "rekom-nakes", form,
         sample_uploads(spec, "submit", form), storage)
     while application.current_step != "number":
         task = Task.open_for(application)
         step = spec.step(task.step_key)
         holder = task.position.assignments[0].user
-        operations.decide(task.id, holder, next(o.key for o in step.outcomes
+        applications_operations.decide(task.id, holder, next(o.key for o in step.outcomes
                                                 if o.effect is Effect.FORWARD),
                           record=sample_values(step.record, dt.date.today()))
         application = Application.get_by_id(application.id)
@@ -234,11 +248,14 @@ def test_a_signing_failure_issues_nothing_and_a_retry_works(app, demo, storage, 
     admin = Browser(app)
     admin.login("sdmk.admin@dinkes-bangka.absah.test", PASSWORD)
     mails = OutboxMessage.select().count()
-    settings.p12_dir = str(tmp_path / "no-keys")  # production keys configured, file missing
+    config = app.extensions["portal.config"]
+    # Production keys configured, the file missing.
+    app.extensions["portal.config"] = dataclasses.replace(
+        config, signing_p12_dir=str(tmp_path / "no-keys"))
     try:
         failed = admin.post(f"/tasks/{task.id}/decide", {"outcome": "numbered"})
     finally:
-        settings.p12_dir = ""
+        app.extensions["portal.config"] = config
     assert failed.status_code == 409
     assert "gagal ditandatangani" in text(failed) and "PKCS#12" in text(failed)
     assert Task.get_by_id(task.id).status == "open"
@@ -288,7 +305,8 @@ def test_parallel_issuance_gives_consecutive_numbers_without_duplicates(app, dem
     def issue(task_id):
         try:
             barrier.wait(10)
-            operations.decide(task_id, admin, "numbered")
+            with app.app_context():  # as each request of a server has its own
+                applications_operations.decide(task_id, admin, "numbered")
         except Exception as exc:  # noqa: BLE001 (collected and asserted below)
             errors.append(exc)
         finally:
@@ -320,7 +338,7 @@ def test_an_agency_edits_a_letter_wording_and_the_next_letter_uses_it(app, demo,
         "{{ form.purpose }}.\n")})
     assert saved.status_code == 303
     letter = _walked(storage, "rekom-nakes")["rekomendasi"]
-    from portal.previews import make_previews
+    from portal.modules.applications.previews import make_previews
 
     assert make_previews(_pdf(storage, letter), "application/pdf")  # renders as a PDF
     import pypdfium2
@@ -337,7 +355,8 @@ def test_a_letter_signed_on_behalf_prints_a_n_above_the_signer_s_own_title(app, 
     file's history say so; the signature block carries the Sekretaris's own title."""
     import datetime as dt
 
-    from portal.models import Agency, Position
+    from portal.modules.accounts.models import Position
+    from portal.modules.agencies.models import Agency
 
     agency = Agency.get(Agency.code == "dinkes-bangka")
     today = agency.calendar().local(dt.datetime.now(dt.UTC)).date()
@@ -372,16 +391,16 @@ def test_a_letter_signed_on_behalf_prints_a_n_above_the_signer_s_own_title(app, 
 def test_a_n_needs_a_definitive_position_of_one_s_own(app, demo):
     import datetime as dt
 
-    from portal import administration
-    from portal.models import Agency, Position
+    from portal.modules.accounts.models import Position
+    from portal.modules.agencies.models import Agency
 
     agency = Agency.get(Agency.code == "dinkes-bangka")
     admin = User.by_email("admin@dinkes-bangka.absah.test")
     kadin = Position.get((Position.agency == agency) & (Position.key == "kadin"))
-    newcomer = administration.create_official(admin, "baru@dinkes-bangka.absah.test",
+    newcomer = staff.create_official(admin, "baru@dinkes-bangka.absah.test",
                                               "Pegawai Baru", None, "kata-sandi-panjang-1")
-    today = administration.today(agency)
-    with pytest.raises(operations.ValidationError) as refused:
-        administration.assign_acting(admin, newcomer.id, kadin.id, "an", today.isoformat(),
+    today = agency.today()
+    with pytest.raises(ValidationError) as refused:
+        staff.assign_acting(admin, newcomer.id, kadin.id, "an", today.isoformat(),
                                      (today + dt.timedelta(days=1)).isoformat())
     assert "jabatan definitif" in refused.value.errors["user"]

@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from portal.demo import walk
-from portal.mailer import deliver
-from portal.models import OutboxMessage
+from portal.mail.models import OutboxMessage
+from portal.mail.transport import deliver
+from portal.modules.demo.data import walk
 
 
 @pytest.fixture

@@ -10,22 +10,17 @@ from pathlib import Path
 import pytest
 from werkzeug.security import generate_password_hash
 
-from portal import operations
-from portal.audit import verify_chain
-from portal.demo import sample_pdf
-from portal.models import (
-    Agency,
-    Application,
-    Assignment,
-    AuditEvent,
-    Decision,
-    Document,
-    Position,
-    Task,
-    User,
-    db,
-)
-from portal.operations import Upload
+from portal.core.db import db
+from portal.core.errors import OperationError, PermissionDenied, ValidationError
+from portal.modules.accounts.models import Assignment, Position, User
+from portal.modules.agencies.models import Agency
+from portal.modules.applications import operations as applications_operations
+from portal.modules.applications.documents import Upload
+from portal.modules.applications.models import Application, Decision, Document, Task
+from portal.modules.audit.models import AuditEvent
+from portal.modules.audit.trail import verify_chain
+from portal.modules.demo.data import sample_pdf
+from portal.modules.sops import operations as sops_operations
 
 EXAMPLE = (Path(__file__).parent / "fixtures" / "sop" / "valid.yaml").read_text()
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
@@ -43,7 +38,7 @@ def contoh(app):
                            password_hash=generate_password_hash("x", method="pbkdf2:sha256:1"))
         Assignment.create(user=user, position=position)
         officials[key] = user
-    operations.import_sop(EXAMPLE, "valid.yaml")
+    sops_operations.import_sop(EXAMPLE, "valid.yaml")
     return officials
 
 
@@ -59,7 +54,7 @@ def _uploads(private=False):
 
 
 def _submit(user, storage, **kw):
-    return operations.submit_application(user, "contoh-surat-keterangan", _form(), _uploads(),
+    return applications_operations.submit_application(user, "contoh-surat-keterangan", _form(), _uploads(),
                                          storage, **kw)
 
 
@@ -78,8 +73,8 @@ def test_submit_numbers_the_file_and_hands_it_to_the_checking_step(contoh, make_
 
 
 def test_invalid_form_and_missing_documents_are_all_reported(contoh, make_applicant, storage):
-    with pytest.raises(operations.ValidationError) as caught:
-        operations.submit_application(make_applicant(), "contoh-surat-keterangan",
+    with pytest.raises(ValidationError) as caught:
+        applications_operations.submit_application(make_applicant(), "contoh-surat-keterangan",
                                       {"nik": "123", "practice_type": "private"},
                                       {"ktp": Upload("ktp.pdf", b"not a pdf")}, storage)
     errors = caught.value.errors
@@ -89,11 +84,11 @@ def test_invalid_form_and_missing_documents_are_all_reported(contoh, make_applic
 
 def test_conditional_document_is_required_only_when_its_condition_holds(contoh, make_applicant,
                                                                        storage):
-    with pytest.raises(operations.ValidationError) as caught:
-        operations.submit_application(make_applicant(), "contoh-surat-keterangan",
+    with pytest.raises(ValidationError) as caught:
+        applications_operations.submit_application(make_applicant(), "contoh-surat-keterangan",
                                       _form("private"), _uploads(), storage)
     assert set(caught.value.errors) == {"puskesmas_letter"}
-    application = operations.submit_application(make_applicant(), "contoh-surat-keterangan",
+    application = applications_operations.submit_application(make_applicant(), "contoh-surat-keterangan",
                                                 _form("private"), _uploads(private=True),
                                                 storage)
     assert {d.requirement for d in application.documents} == {"ktp", "puskesmas_letter"}
@@ -107,22 +102,22 @@ def test_a_resent_submission_creates_one_file(contoh, make_applicant, storage):
 
 
 def test_unverified_or_unapproved_applicant_cannot_apply(contoh, make_applicant, storage):
-    with pytest.raises(operations.PermissionDenied):
+    with pytest.raises(PermissionDenied):
         _submit(make_applicant(verified=False), storage)
 
 
 def test_kasi_cannot_act_before_admin_checks(contoh, make_applicant, storage):
     application = _submit(make_applicant(), storage)
     task = Task.open_for(application)
-    with pytest.raises(operations.PermissionDenied):
-        operations.decide(task.id, contoh["kasi"], "complete")
+    with pytest.raises(PermissionDenied):
+        applications_operations.decide(task.id, contoh["kasi"], "complete")
     assert Task.open_for(application).id == task.id
 
 
 def test_main_path_reaches_the_end(contoh, make_applicant, storage):
     application = _submit(make_applicant(), storage)
     for key, outcome in [("admin", "complete"), ("kasi", "approved"), ("kadin", "signed")]:
-        operations.decide(Task.open_for(application).id, contoh[key], outcome)
+        applications_operations.decide(Task.open_for(application).id, contoh[key], outcome)
     application = Application.get_by_id(application.id)
     assert application.status == "completed" and application.closed_at is not None
     assert Task.open_for(application) is None
@@ -136,20 +131,20 @@ def test_return_goes_to_the_applicant_and_comes_back_with_a_new_version(contoh, 
     applicant = make_applicant()
     application = _submit(applicant, storage)
     check = Task.open_for(application)
-    with pytest.raises(operations.ValidationError):  # a return needs a reason
-        operations.decide(check.id, contoh["admin"], "incomplete")
-    operations.decide(check.id, contoh["admin"], "incomplete", note="KTP buram",
+    with pytest.raises(ValidationError):  # a return needs a reason
+        applications_operations.decide(check.id, contoh["admin"], "incomplete")
+    applications_operations.decide(check.id, contoh["admin"], "incomplete", note="KTP buram",
                       verdicts={"ktp": {"complete": False, "note": "buram"}})
     application = Application.get_by_id(application.id)
     assert (application.status, application.current_step, application.resume_at) == (
         "returned", "submit", "check")
     correction = Task.open_for(application)
     assert correction.assignee_id == applicant.id and correction.kind == "correction"
-    with pytest.raises(operations.ValidationError) as caught:  # the failed KTP must be replaced
-        operations.decide(correction.id, applicant, "submitted", uploads={}, storage=storage,
+    with pytest.raises(ValidationError) as caught:  # the failed KTP must be replaced
+        applications_operations.decide(correction.id, applicant, "submitted", uploads={}, storage=storage,
                           form={})
     assert "ktp" in caught.value.errors
-    operations.decide(correction.id, applicant, "submitted", storage=storage,
+    applications_operations.decide(correction.id, applicant, "submitted", storage=storage,
                       uploads={"ktp": Upload("ktp2.pdf", sample_pdf("KTP jelas"))})
     application = Application.get_by_id(application.id)
     assert (application.status, application.current_step) == ("in_progress", "check")
@@ -160,15 +155,15 @@ def test_return_goes_to_the_applicant_and_comes_back_with_a_new_version(contoh, 
 def test_the_clock_of_the_returning_step_resumes_instead_of_restarting(contoh, make_applicant,
                                                                        storage):
     monday_9 = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)  # 09:00 WIB
-    application = operations.submit_application(
+    application = applications_operations.submit_application(
         make_applicant(), "contoh-surat-keterangan", _form(), _uploads(), storage, now=monday_9)
     check = Task.open_for(application)
     assert check.due_at == dt.datetime(2026, 11, 23, 6, 0, tzinfo=dt.UTC)  # 4 office hours
     paused = monday_9 + dt.timedelta(hours=1)
-    operations.decide(check.id, contoh["admin"], "incomplete", note="kurang", now=paused)
+    applications_operations.decide(check.id, contoh["admin"], "incomplete", note="kurang", now=paused)
     correction = Task.open_for(application)
     resumed = dt.datetime(2026, 11, 24, 1, 0, tzinfo=dt.UTC)  # Tuesday 08:00 WIB
-    operations.decide(correction.id, application.applicant, "submitted",
+    applications_operations.decide(correction.id, application.applicant, "submitted",
                       storage=storage, now=resumed)
     again = Task.open_for(application)
     # 3 office hours were left: Tuesday 08:00 + 3 h = 11:00 WIB = 04:00 UTC.
@@ -177,8 +172,8 @@ def test_the_clock_of_the_returning_step_resumes_instead_of_restarting(contoh, m
 
 def test_rejection_ends_the_case(contoh, make_applicant, storage):
     application = _submit(make_applicant(), storage)
-    operations.decide(Task.open_for(application).id, contoh["admin"], "complete")
-    operations.decide(Task.open_for(application).id, contoh["kasi"], "rejected",
+    applications_operations.decide(Task.open_for(application).id, contoh["admin"], "complete")
+    applications_operations.decide(Task.open_for(application).id, contoh["kasi"], "rejected",
                       note="Tidak memenuhi syarat")
     application = Application.get_by_id(application.id)
     assert application.status == "rejected" and Task.open_for(application) is None
@@ -187,10 +182,10 @@ def test_rejection_ends_the_case(contoh, make_applicant, storage):
 def test_a_second_decision_is_refused_naming_who_decided(contoh, make_applicant, storage):
     application = _submit(make_applicant(), storage)
     task = Task.open_for(application)
-    operations.decide(task.id, contoh["admin"], "complete")
+    applications_operations.decide(task.id, contoh["admin"], "complete")
     events = AuditEvent.select().count()
-    with pytest.raises(operations.AlreadyDecided) as caught:
-        operations.decide(task.id, contoh["admin"], "incomplete", note="x")
+    with pytest.raises(applications_operations.AlreadyDecided) as caught:
+        applications_operations.decide(task.id, contoh["admin"], "incomplete", note="x")
     assert "Petugas Pelayanan Contoh" in str(caught.value)
     assert AuditEvent.select().count() == events
     assert Decision.select().where(Decision.task == task).count() == 1
@@ -204,20 +199,20 @@ def test_acting_official_can_act_only_within_the_dates(contoh, make_applicant, s
     today = dt.date.today()
     Assignment.create(user=stand_in, position=position, capacity="plh",
                       starts_on=today + dt.timedelta(days=1), ends_on=today + dt.timedelta(days=3))
-    with pytest.raises(operations.PermissionDenied):
-        operations.decide(task.id, stand_in, "complete")
+    with pytest.raises(PermissionDenied):
+        applications_operations.decide(task.id, stand_in, "complete")
     Assignment.update(starts_on=today - dt.timedelta(days=1)).execute()
-    decision = operations.decide(task.id, stand_in, "complete")
+    decision = applications_operations.decide(task.id, stand_in, "complete")
     assert decision.capacity == "plh"
 
 
-def test_two_concurrent_decisions_one_wins_the_other_is_told(contoh, make_applicant, storage,
+def test_two_concurrent_decisions_one_wins_the_other_is_told(app, contoh, make_applicant, storage,
                                                             monkeypatch):
     application = _submit(make_applicant(), storage)
     task_id = Task.open_for(application).id
     db.close()  # each thread opens its own connection
     winner_inside = threading.Event()
-    original = operations._apply
+    original = applications_operations._apply
 
     def slow_apply(*args, **kwargs):
         # Hold the first transaction open after it took the task, so the other one must wait.
@@ -225,7 +220,7 @@ def test_two_concurrent_decisions_one_wins_the_other_is_told(contoh, make_applic
         time.sleep(0.4)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(operations, "_apply", slow_apply)
+    monkeypatch.setattr(applications_operations, "_apply", slow_apply)
     results = {}
 
     def act(name, outcome, wait):
@@ -233,8 +228,10 @@ def test_two_concurrent_decisions_one_wins_the_other_is_told(contoh, make_applic
             winner_inside.wait(5)
         try:
             kwargs = {"note": "kurang"} if outcome == "incomplete" else {}
-            results[name] = operations.decide(task_id, contoh["admin"], outcome, **kwargs)
-        except operations.OperationError as exc:
+            with app.app_context():  # as each request of a server has its own
+                results[name] = applications_operations.decide(task_id, contoh["admin"],
+                                                               outcome, **kwargs)
+        except OperationError as exc:
             results[name] = exc
         finally:
             db.close()
@@ -246,7 +243,7 @@ def test_two_concurrent_decisions_one_wins_the_other_is_told(contoh, make_applic
     first.join(20)
     second.join(20)
     assert isinstance(results["first"], Decision)
-    assert isinstance(results["second"], operations.AlreadyDecided)
+    assert isinstance(results["second"], applications_operations.AlreadyDecided)
     assert "already decided by Petugas Pelayanan Contoh" in str(results["second"])
     assert Decision.select().where(Decision.task == task_id).count() == 1
     decided = [e for e in AuditEvent.select().where(AuditEvent.action.startswith("decision."))
@@ -267,12 +264,12 @@ def test_audit_chain_detects_an_edited_event(contoh, make_applicant, storage, ru
 
 def test_import_refuses_positions_that_are_not_set_up(app):
     Agency.create(code="dinkes-contoh", name="Contoh")
-    with pytest.raises(operations.OperationError, match="positions not set up"):
-        operations.import_sop(EXAMPLE, "valid.yaml")
+    with pytest.raises(OperationError, match="positions not set up"):
+        sops_operations.import_sop(EXAMPLE, "valid.yaml")
 
 
 def test_import_is_idempotent_and_versions_must_grow(contoh):
-    again = operations.import_sop(EXAMPLE, "valid.yaml")
+    again = sops_operations.import_sop(EXAMPLE, "valid.yaml")
     assert again.version == 1
-    with pytest.raises(operations.OperationError, match="already exists"):
-        operations.import_sop(EXAMPLE.replace("Contoh\n", "Contoh Baru\n", 1), "valid.yaml")
+    with pytest.raises(OperationError, match="already exists"):
+        sops_operations.import_sop(EXAMPLE.replace("Contoh\n", "Contoh Baru\n", 1), "valid.yaml")

@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 
 import pytest
 
-from portal import operations, outbox
-from portal.demo import DEMO_APPLICANT, _email, walk
-from portal.mailer import deliver
-from portal.models import (
-    Agency,
-    Application,
-    AuditEvent,
-    OutboxMessage,
-    Position,
-    SopVersion,
-    Task,
-    db,
-    utcnow,
-)
-from portal.reminders import send_reminders
-from portal.sop.registry import seed_files
-from portal.sop.spec import ActorKind, load_sop_file
+from portal.core.db import db
+from portal.core.errors import OperationError
+from portal.core.model import utcnow
+from portal.mail import outbox
+from portal.mail.models import OutboxMessage
+from portal.mail.transport import deliver
+from portal.modules.accounts.models import Position
+from portal.modules.agencies.models import Agency
+from portal.modules.applications import operations
+from portal.modules.applications.models import Application, Task
+from portal.modules.audit.models import AuditEvent
+from portal.modules.demo.data import DEMO_APPLICANT, _email, walk
+from portal.modules.sla.reminders import send_reminders
+from portal.modules.sops.models import SopVersion
+from portal.modules.sops.registry import seed_files
+from portal.modules.sops.spec import ActorKind, load_sop_file
 
 SEEDS = {path.stem: load_sop_file(path) for path in seed_files()}
 
@@ -86,8 +86,8 @@ def test_messages_carry_links_and_no_personal_data(demo, storage, smtp):
 
 
 def test_a_return_tells_the_applicant_the_reason_per_document(demo, storage, smtp):
-    from portal.demo import sample_form, sample_uploads
-    from portal.models import User
+    from portal.modules.accounts.models import User
+    from portal.modules.demo.data import sample_form, sample_uploads
 
     spec = SopVersion.current("rekom-nakes").spec
     form = sample_form(spec, dt.date.today())
@@ -125,14 +125,14 @@ def test_smtp_down_the_decision_commits_and_the_message_arrives_once_later(demo,
 
 
 def deliver_at(now):
-    from portal.mailer import _transport
+    from portal.mail.transport import _transport
 
     return outbox.deliver_pending(_transport, now=now)
 
 
 def test_a_failed_decision_sends_nothing(demo, storage, smtp):
-    from portal.demo import sample_form, sample_uploads
-    from portal.models import User
+    from portal.modules.accounts.models import User
+    from portal.modules.demo.data import sample_form, sample_uploads
 
     spec = SopVersion.current("rekom-nakes").spec
     form = sample_form(spec, dt.date.today())
@@ -144,7 +144,7 @@ def test_a_failed_decision_sends_nothing(demo, storage, smtp):
     admin = Position.get(Position.key == "sdmk_admin").assignments[0].user
     # The next step's position disappears: the decision cannot hand the file on.
     Position.delete().where(Position.key == "kasi_sdmk").execute()
-    with pytest.raises(operations.OperationError):
+    with pytest.raises(OperationError):
         operations.decide(Task.open_for(application).id, admin, "complete")
     assert Application.get_by_id(application.id).current_step == "check"
     assert deliver().sent == 0 and len(smtp.messages) == before
@@ -192,7 +192,8 @@ def test_two_senders_at_once_deliver_each_message_exactly_once(app, demo, storag
 
 
 def test_without_smtp_messages_are_kept_and_the_cli_says_so(app, demo, storage, runner):
-    app.config["MAIL_SERVER"] = ""
+    app.extensions["portal.config"] = dataclasses.replace(app.extensions["portal.config"],
+                                                          mail_server="")
     walk("rekom-nakes", storage)
     kept = OutboxMessage.select().where(OutboxMessage.status == "pending").count()
     assert kept > 0
@@ -209,8 +210,8 @@ def test_cli_outbox_send_drains_once(demo, storage, smtp, runner):
 
 
 def _overdue_file(storage):
-    from portal.demo import sample_form, sample_uploads
-    from portal.models import User
+    from portal.modules.accounts.models import User
+    from portal.modules.demo.data import sample_form, sample_uploads
 
     spec = SopVersion.current("rekom-nakes").spec
     form = sample_form(spec, dt.date.today())
@@ -250,7 +251,7 @@ def test_near_due_reminder_then_overdue_reminder(demo, storage, smtp):
 
 
 def test_messages_are_delivered_right_after_the_request_that_queued_them(app, demo, smtp):
-    from portal.models import User
+    from portal.modules.accounts.models import User
 
     @app.post("/_test/queue")
     def queue_one():
@@ -260,7 +261,8 @@ def test_messages_are_delivered_right_after_the_request_that_queued_them(app, de
                           "link": "http://portal.test/"})
         return "ok"
 
-    app.config["OUTBOX_DELIVER_AFTER_REQUEST"] = True
+    app.extensions["portal.config"] = dataclasses.replace(app.extensions["portal.config"],
+                                                          outbox_deliver_after_request=True)
     app.config["WTF_CSRF_ENABLED"] = False  # a test-only route; CSRF is tested elsewhere
     response = app.test_client().post("/_test/queue")
     response.close()  # the WSGI server closes the response once it is sent

@@ -6,10 +6,18 @@ import datetime as dt
 
 from webclient import Browser, text
 
-from portal import operations
-from portal.demo import DEMO_APPLICANT, sample_form, sample_pdf, sample_png, sample_uploads
-from portal.models import Document, SopVersion, Task, User
-from portal.previews import make_previews
+from portal.modules.accounts.models import User
+from portal.modules.applications import operations
+from portal.modules.applications.models import Document, Task
+from portal.modules.applications.previews import make_previews
+from portal.modules.demo.data import (
+    DEMO_APPLICANT,
+    sample_form,
+    sample_pdf,
+    sample_png,
+    sample_uploads,
+)
+from portal.modules.sops.models import SopVersion
 
 PASSWORD = "demo-test-password"
 

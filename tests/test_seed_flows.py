@@ -7,12 +7,14 @@ from datetime import date
 
 import pytest
 
-from portal import operations
-from portal.demo import _holder, sample_form, sample_uploads, sample_values, walk
-from portal.models import Application, Decision, SopVersion, Task, User
-from portal.sop import engine
-from portal.sop.registry import seed_files
-from portal.sop.spec import Effect, load_sop_file
+from portal.modules.accounts.models import User
+from portal.modules.applications import operations
+from portal.modules.applications.models import Application, Decision, Task
+from portal.modules.demo.data import _holder, sample_form, sample_uploads, sample_values, walk
+from portal.modules.sops import engine
+from portal.modules.sops.models import SopVersion
+from portal.modules.sops.registry import seed_files
+from portal.modules.sops.spec import Effect, load_sop_file
 
 SEEDS = {path.stem: load_sop_file(path) for path in seed_files()}
 

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from portal.duration import Duration, Unit
-from portal.sop.spec import ActionKind, ActorKind, Effect, SopSpec, load_sop_file
+from portal.calendar.duration import Duration, Unit
+from portal.modules.sops.spec import ActionKind, ActorKind, Effect, SopSpec, load_sop_file
 
-SEEDS = Path(__file__).resolve().parents[1] / "portal" / "sop" / "seeds"
+SEEDS = Path(__file__).resolve().parents[1] / "portal" / "modules" / "sops" / "seeds"
 
 # code -> (agency, all steps, application steps, refs in order)
 EXPECTED = {

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from portal.sop.spec import SopError, load_sop, load_sop_file
+from portal.modules.sops.spec import SopError, load_sop, load_sop_file
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sop"
 

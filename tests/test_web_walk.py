@@ -11,10 +11,12 @@ import re
 import pytest
 from webclient import Browser, text
 
-from portal.demo import _email, sample_form, sample_pdf, sample_png, sample_values
-from portal.mailer import deliver
-from portal.models import AccountApproval, Application, Decision, SopVersion, Task
-from portal.sop.spec import ActorKind, Effect
+from portal.mail.transport import deliver
+from portal.modules.accounts.models import AccountApproval
+from portal.modules.applications.models import Application, Decision, Task
+from portal.modules.demo.data import _email, sample_form, sample_pdf, sample_png, sample_values
+from portal.modules.sops.models import SopVersion
+from portal.modules.sops.spec import ActorKind, Effect
 
 PASSWORD = "demo-test-password"
 

@@ -9,9 +9,11 @@ import re
 import pytest
 from webclient import Browser
 
-from portal import operations
-from portal.demo import DEMO_APPLICANT, sample_form, sample_uploads
-from portal.models import SopVersion, Task, User
+from portal.modules.accounts.models import User
+from portal.modules.applications import operations
+from portal.modules.applications.models import Task
+from portal.modules.demo.data import DEMO_APPLICANT, sample_form, sample_uploads
+from portal.modules.sops.models import SopVersion
 
 PASSWORD = "demo-test-password"
 KB = 1000

@@ -1,0 +1,69 @@
+"""TODO docstring (portal/models.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from functools import lru_cache
+
+from peewee import (
+    DateTimeField,
+    Model,
+    TextField,
+)
+
+from portal.core.db import db
+
+
+def utcnow() -> dt.datetime:
+    """The current time, aware, in UTC (every stored time is UTC)."""
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTimeField(DateTimeField):
+    """Stores aware datetimes as naive UTC and reads them back aware."""
+
+    def db_value(self, value):
+        if isinstance(value, dt.datetime):
+            if value.tzinfo is None:
+                raise ValueError("naive datetime: store times in UTC")
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return super().db_value(value)
+
+    def python_value(self, value):
+        if isinstance(value, str):  # SQLite's text
+            parsed = _utc_from_text(value)
+            if parsed is not None:
+                return parsed
+        value = super().python_value(value)
+        if isinstance(value, dt.datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value
+
+
+@lru_cache(maxsize=8192)
+def _utc_from_text(text: str) -> dt.datetime | None:
+    """SQLite's ISO 8601 text as an aware UTC datetime (None if it is not ISO 8601). Kept:
+    an inbox reads the same due times on every visit, and datetimes are immutable."""
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+
+
+class JSONField(TextField):
+    """JSON in a text column: portable across SQLite and PostgreSQL."""
+
+    def db_value(self, value):
+        return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+    def python_value(self, value):
+        return None if value is None else json.loads(value)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+

@@ -1,0 +1,34 @@
+"""TODO docstring (portal/cli.py)."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+from flask.cli import AppGroup
+
+outbox_cli = AppGroup("outbox", help="The e-mail outbox.")
+
+
+@outbox_cli.command("send")
+@click.option("--loop", is_flag=True, help="Keep running as a worker.")
+@click.option("--interval", default=5.0, show_default=True, help="Seconds between drains.")
+def outbox_send(loop, interval):
+    """Deliver pending e-mails (once, or as a worker with --loop)."""
+    from portal.mail.models import OutboxMessage
+    from portal.mail.transport import deliver
+
+    while True:
+        report = deliver()
+        if report is None:
+            kept = OutboxMessage.select().where(OutboxMessage.status == "pending").count()
+            click.echo(f"no SMTP server configured (PORTAL_MAIL_SERVER): {kept} message(s) "
+                       "kept in the outbox", err=True)
+            sys.exit(1)
+        if report.sent or report.retried or report.failed or not loop:
+            click.echo(f"sent {report.sent}, to retry {report.retried}, failed {report.failed}")
+        if not loop:
+            return
+        time.sleep(interval)
+

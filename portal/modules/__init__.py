@@ -1,0 +1,3 @@
+"""The domains of the portal, one package each (see docs/architecture.md)."""
+
+DOMAINS = ("accounts", "agencies", "sops", "applications", "letters", "audit", "sla", "demo")

@@ -1,0 +1,166 @@
+"""TODO docstring (portal/models.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from peewee import (
+    BooleanField,
+    CharField,
+    DateField,
+    ForeignKeyField,
+    TextField,
+)
+
+from portal.core.model import BaseModel, UTCDateTimeField, utcnow
+from portal.modules.agencies.models import Agency
+
+
+class User(BaseModel):
+    """Anyone who logs in: applicants (no positions), officials and agency administrators."""
+
+    email = CharField(unique=True)
+    name = CharField()
+    password_hash = CharField()
+    nip = CharField(null=True)  # civil-servant number, printed in signature blocks
+    phone = CharField(null=True)
+    agency = ForeignKeyField(Agency, null=True, backref="staff")  # home agency of officials
+    is_agency_admin = BooleanField(default=False)
+    email_verified_at = UTCDateTimeField(null=True)
+    active = BooleanField(default=True)
+    created_at = UTCDateTimeField(default=utcnow)
+    language = CharField(default="id")  # chosen in the portal; their e-mails are written in it
+    # Random, carried by the session id and reset links; a new one ends every session.
+    session_nonce = CharField(default=lambda: secrets.token_urlsafe(16))
+
+    @classmethod
+    def by_email(cls, email: str) -> User | None:
+        return cls.get_or_none(cls.email == email.strip().lower())
+
+    # flask-login's user protocol
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return bool(self.active)
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    @classmethod
+    def by_id(cls, user_id: int) -> User | None:
+        """The user with this id, or None."""
+        return cls.get_or_none(cls.id == user_id)
+
+    def get_id(self) -> str:
+        """The session's user id (flask-login): the id and the account's nonce, so that a
+        new nonce (a changed password) ends every session that carries the old one."""
+        return f"{self.id}:{self.session_nonce}"
+
+    @classmethod
+    def from_session_id(cls, session_id: str) -> User | None:
+        """The active user a session id names, if its nonce is still the account's."""
+        ident, _, nonce = (session_id or "").partition(":")
+        if not ident.isdigit() or not nonce:
+            return None
+        user = cls.by_id(int(ident))
+        if user is None or not user.active or not secrets.compare_digest(
+                user.session_nonce, nonce):
+            return None
+        return user
+
+    def rotate_nonce(self) -> None:
+        """Draw a new nonce (with a password change): other sessions and links end."""
+        self.session_nonce = secrets.token_urlsafe(16)
+
+
+class Position(BaseModel):
+    """A jabatan in an agency (Kasi SDMK of Dinkes Bangka); the key matches SOP actor keys."""
+
+    agency = ForeignKeyField(Agency, backref="positions", on_delete="CASCADE")
+    key = CharField()
+    title = CharField()
+
+    class Meta:
+        indexes = ((("agency", "key"), True),)
+
+    @classmethod
+    def held_by(cls, user: User, on: dt.date) -> list[tuple[Position, str]]:
+        """(position, capacity) pairs the user holds on a date, directly or as Plh/Plt."""
+        rows = (Assignment.select(Assignment.capacity, cls).join(cls)
+                .where(Assignment.held_on(user, on)).order_by(Assignment.id))
+        return [(row.position, row.capacity) for row in rows]
+
+
+# How an official holds a position, as letters and pages write it before the title:
+# Plh. (pelaksana harian) and Plt. (pelaksana tugas) act in the position for a while;
+# a.n. (atas nama) signs on behalf of the position with their own title beneath.
+CAPACITY_PREFIX = {"definitive": "", "plh": "Plh.", "plt": "Plt.", "an": "a.n."}
+
+
+def capacity_prefix(capacity: str | None) -> str:
+    """"Plh.", "Plt.", "a.n." or "" (definitive, or no position)."""
+    return CAPACITY_PREFIX.get(capacity or "", "")
+
+
+class Assignment(BaseModel):
+    """A user holding a position: definitively, or for a date range as Plh/Plt (acting in
+    it) or a.n. (on behalf of it, under their own definitive title)."""
+
+    CAPACITIES = tuple(CAPACITY_PREFIX)
+
+    user = ForeignKeyField(User, backref="assignments", on_delete="CASCADE")
+    position = ForeignKeyField(Position, backref="assignments", on_delete="CASCADE")
+    capacity = CharField(default="definitive")
+    starts_on = DateField(null=True)
+    ends_on = DateField(null=True)
+    created_at = UTCDateTimeField(default=utcnow)
+
+    @classmethod
+    def holders(cls, position: Position, on: dt.date) -> list[tuple[User, str]]:
+        """(user, capacity) of everyone who may act for a position on a date."""
+        rows = (cls.select(cls, User).join(User)
+                .where((cls.position == position) & User.active
+                       & (cls.starts_on.is_null() | (cls.starts_on <= on))
+                       & (cls.ends_on.is_null() | (cls.ends_on >= on))))
+        return [(row.user, row.capacity) for row in rows]
+
+    @classmethod
+    def held_on(cls, user, on: dt.date):
+        """The condition "assignments of the user that hold on a date" (ranges include both
+        ends; an open end holds for ever)."""
+        return ((cls.user == user)
+                & (cls.starts_on.is_null() | (cls.starts_on <= on))
+                & (cls.ends_on.is_null() | (cls.ends_on >= on)))
+
+
+class AccountApproval(BaseModel):
+    """An agency's approval of an applicant account (some SOPs require it before applying)."""
+
+    user = ForeignKeyField(User, backref="approvals", on_delete="CASCADE")
+    agency = ForeignKeyField(Agency, backref="approvals", on_delete="CASCADE")
+    status = CharField(default="pending")  # pending | approved | declined
+    requested_at = UTCDateTimeField(default=utcnow)
+    decided_at = UTCDateTimeField(null=True)
+    decided_by = ForeignKeyField(User, null=True)
+    reason = TextField(default="")
+
+    class Meta:
+        indexes = ((("user", "agency"), True), (("agency", "status"), False))
+
+    @classmethod
+    def status_of(cls, user: User, agency: Agency) -> str | None:
+        row = cls.get_or_none((cls.user == user) & (cls.agency == agency))
+        return row.status if row else None
+
+
+class LoginFailure(BaseModel):
+    """A failed login, kept a short while to slow down password guessing."""
+
+    email = CharField(index=True)
+    ip = CharField(index=True)
+    at = UTCDateTimeField(default=utcnow, index=True)

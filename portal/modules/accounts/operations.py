@@ -1,0 +1,90 @@
+"""TODO docstring (portal/operations.py)."""
+
+from __future__ import annotations
+
+from peewee import IntegrityError
+
+from portal.config import current_config
+from portal.core.db import db
+from portal.core.errors import ValidationError
+from portal.core.model import utcnow
+from portal.modules.accounts import notify
+from portal.modules.accounts.models import User
+from portal.modules.accounts.policy import EMAIL_PATTERN
+from portal.modules.audit import trail as audit
+
+
+def register_applicant(email: str, name: str, password: str, phone: str | None = None,
+                       language: str = "id") -> User:
+    """Create an applicant account (not yet verified, not yet approved) that receives its
+    e-mails, the confirmation link first, in ``language`` (a code the caller checked)."""
+    email = (email or "").strip().lower()
+    errors = {}
+    if not EMAIL_PATTERN.match(email):
+        errors["email"] = "Alamat e-mail tidak valid."
+    if not (name or "").strip():
+        errors["name"] = "Nama wajib diisi."
+    elif len(name.strip()) > 200:
+        errors["name"] = "Nama terlalu panjang (maksimal 200 karakter)."
+    if len(password or "") < 10:
+        errors["password"] = "Kata sandi minimal 10 karakter."
+    if errors:
+        raise ValidationError(errors)
+    with db.atomic():
+        if User.by_email(email):
+            raise ValidationError({"email": "Alamat e-mail ini sudah terdaftar."})
+        try:
+            user = User.create(email=email, name=name.strip(), phone=phone, language=language,
+                               password_hash=current_config().hash_password(password))
+        except IntegrityError:
+            raise ValidationError({"email": "Alamat e-mail ini sudah terdaftar."}) from None
+        audit.record(user, "account.registered", user)
+        notify.account_verify(user)
+    return user
+
+
+def verify_email(user: User) -> User:
+    """Mark the user's e-mail address as confirmed (idempotent)."""
+    with db.atomic():
+        if user.email_verified_at is None:
+            user.email_verified_at = utcnow()
+            user.save()
+            audit.record(user, "account.email_verified", user)
+    return user
+
+
+def set_language(user: User, language: str) -> User:
+    """Remember the language a person chose (a code the caller checked): their next e-mails
+    are written in it. Choosing the language they already have changes nothing."""
+    if user.language == language:
+        return user
+    with db.atomic():
+        User.update(language=language).where(User.id == user.id).execute()
+        user.language = language
+        audit.record(user, "account.language", user, language=language)
+    return user
+
+
+def request_password_reset(email: str) -> None:
+    """E-mail a reset link if the address has an account; say nothing either way."""
+    user = User.by_email(email or "")
+    if user is None or not user.active:
+        return
+    with db.atomic():
+        notify.password_reset(user)
+        audit.record(user, "account.password_reset_requested", user)
+
+
+def reset_password(user: User, password: str) -> User:
+    """Set a new password (the reset link stops working, other sessions end)."""
+    if len(password or "") < 10:
+        raise ValidationError({"password": "Kata sandi minimal 10 karakter."})
+    with db.atomic():
+        user.password_hash = current_config().hash_password(password)
+        user.rotate_nonce()  # other sessions end; this reset link is spent
+        if user.email_verified_at is None:
+            user.email_verified_at = utcnow()  # the link proved the address
+        user.save()
+        audit.record(user, "account.password_reset", user)
+    return user
+

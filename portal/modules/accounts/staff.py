@@ -1,0 +1,238 @@
+"""TODO docstring (portal/administration.py, portal/access.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from peewee import IntegrityError
+
+from portal.calendar.workdays import WorkCalendar
+from portal.config import current_config
+from portal.core.db import db
+from portal.core.errors import NotFound, OperationError, PermissionDenied, ValidationError
+from portal.core.forms import NAME_MAX, int_or_none, iso_date, parse_date
+from portal.core.model import utcnow
+from portal.modules.accounts.models import Assignment, Position, User
+from portal.modules.accounts.policy import EMAIL_PATTERN, MIN_PASSWORD
+from portal.modules.agencies.models import Agency
+from portal.modules.audit import trail as audit
+
+# For a date range: pelaksana harian / pelaksana tugas (acting in the position), or atas nama
+# (signing on behalf of it under one's own definitive position).
+ACTING = ("plh", "plt", "an")
+
+
+
+
+# Position keys are what SOP actor keys refer to, so they follow the same shape.
+_POSITION_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+
+
+def admin_agency(actor: User | None) -> Agency:
+    """The agency the actor administers; PermissionDenied for anyone else."""
+    if actor is None or not actor.active or not actor.is_agency_admin or not actor.agency_id:
+        raise PermissionDenied("Halaman ini hanya untuk admin instansi.")
+    return actor.agency
+
+
+def officials(agency: Agency) -> list[User]:
+    """The agency's own accounts (officials and administrators), by name."""
+    return list(User.select().where(User.agency == agency).order_by(User.name, User.id))
+
+
+def positions(agency: Agency) -> list[Position]:
+    """The agency's positions, by title."""
+    return list(Position.select().where(Position.agency == agency)
+                .order_by(Position.title, Position.key))
+
+
+def _assignments(agency: Agency, on: dt.date):
+    return (Assignment.select(Assignment, Position, User)
+            .join(Position).switch(Assignment).join(User)
+            .where((Position.agency == agency)
+                   & (Assignment.ends_on.is_null() | (Assignment.ends_on >= on))))
+
+
+def current_assignments(agency: Agency, on: dt.date) -> list[Assignment]:
+    """Assignments to the agency's positions that have not ended by ``on`` (future included)."""
+    return list(_assignments(agency, on).order_by(User.name, Position.title, Assignment.id))
+
+
+def acting_assignments(agency: Agency, on: dt.date) -> list[Assignment]:
+    """Current and future Plh/Plt assignments, the soonest first."""
+    return list(_assignments(agency, on).where(Assignment.capacity.in_(ACTING))
+                .order_by(Assignment.starts_on, Assignment.id))
+
+
+def create_official(actor: User, email: str, name: str, nip: str = "",
+                    password: str = "") -> User:
+    """Create an official's account in the actor's agency, with an initial password."""
+    agency = admin_agency(actor)
+    email = (email or "").strip().lower()
+    name = (name or "").strip()
+    nip = " ".join((nip or "").split())
+    errors = {}
+    if not EMAIL_PATTERN.match(email) or len(email) > 254:
+        errors["email"] = "Alamat e-mail tidak valid."
+    if not name:
+        errors["name"] = "Nama wajib diisi."
+    elif len(name) > NAME_MAX:
+        errors["name"] = f"Nama terlalu panjang (maksimal {NAME_MAX} karakter)."
+    if nip and (not nip.replace(" ", "").isdigit() or len(nip.replace(" ", "")) != 18):
+        errors["nip"] = "NIP terdiri atas 18 angka."
+    if len(password or "") < MIN_PASSWORD:
+        errors["password"] = f"Kata sandi minimal {MIN_PASSWORD} karakter."
+    if errors:
+        raise ValidationError(errors)
+    taken = ValidationError({"email": "Alamat e-mail ini sudah terdaftar."})
+    with db.atomic():
+        if User.by_email(email):
+            raise taken
+        now = utcnow()
+        try:
+            with db.atomic():
+                user = User.create(email=email, name=name, nip=nip or None, agency=agency,
+                                   password_hash=current_config().hash_password(password),
+                                   email_verified_at=now)
+        except IntegrityError:
+            raise taken from None
+        audit.record(actor, "account.created", user, agency=agency.code, email=email)
+    return user
+
+
+def create_position(actor: User, key: str, title: str) -> Position:
+    """Add a position (jabatan) to the actor's agency; its key is what SOP actors name."""
+    agency = admin_agency(actor)
+    key = (key or "").strip()
+    title = (title or "").strip()
+    errors = {}
+    if not _POSITION_KEY.match(key):
+        errors["key"] = ("Kunci hanya huruf, angka dan garis bawah (_), diawali huruf, "
+                         "maksimal 64 karakter.")
+    if not title:
+        errors["title"] = "Nama jabatan wajib diisi."
+    elif len(title) > NAME_MAX:
+        errors["title"] = f"Nama jabatan terlalu panjang (maksimal {NAME_MAX} karakter)."
+    if errors:
+        raise ValidationError(errors)
+    taken = ValidationError({"key": "Kunci ini sudah dipakai jabatan lain di instansi ini."})
+    with db.atomic():
+        if Position.select().where((Position.agency == agency) & (Position.key == key)).exists():
+            raise taken
+        try:
+            with db.atomic():
+                position = Position.create(agency=agency, key=key, title=title)
+        except IntegrityError:
+            raise taken from None
+        audit.record(actor, "position.created", position, agency=agency.code, key=key)
+    return position
+
+
+def _assign(actor: User, user_id, position_id, capacity: str, starts_on, ends_on,
+            dates_required: bool) -> Assignment:
+    agency = admin_agency(actor)
+    errors: dict[str, str] = {}
+    user = User.get_or_none((User.id == int_or_none(user_id)) & (User.agency == agency))
+    if user is None:
+        errors["user"] = "Pilih pejabat instansi ini."
+    elif not user.active:
+        errors["user"] = "Akun ini tidak aktif."
+    position = Position.get_or_none((Position.id == int_or_none(position_id))
+                                    & (Position.agency == agency))
+    if position is None:
+        errors["position"] = "Pilih jabatan instansi ini."
+    if capacity not in Assignment.CAPACITIES:
+        errors["capacity"] = "Pilih Plh, Plt atau a.n."
+    start = parse_date(starts_on, "starts_on", errors, dates_required)
+    end = parse_date(ends_on, "ends_on", errors, dates_required)
+    now = agency.today()
+    if start is None and "starts_on" not in errors:
+        start = now
+    if end is not None and "ends_on" not in errors:
+        if start is not None and end < start:
+            errors["ends_on"] = "Tanggal selesai tidak boleh sebelum tanggal mulai."
+        elif end < now:
+            errors["ends_on"] = "Tanggal selesai sudah lewat."
+    if errors:
+        raise ValidationError(errors)
+    with db.atomic():
+        # The same person holding the same position twice over one period helps no one.
+        overlap = Assignment.select().where(
+            (Assignment.user == user) & (Assignment.position == position)
+            & (Assignment.starts_on.is_null() | (Assignment.starts_on <= (end or dt.date.max)))
+            & (Assignment.ends_on.is_null() | (Assignment.ends_on >= start))).first()
+        if overlap is not None:
+            raise ValidationError({"user": f"{user.name} sudah memegang jabatan ini pada "
+                                           "rentang tanggal tersebut."})
+        assignment = Assignment.create(user=user, position=position, capacity=capacity,
+                                       starts_on=start, ends_on=end)
+        audit.record(actor, "assignment.created", assignment, user=user.email,
+                     position=position.key, capacity=capacity, starts_on=iso_date(start),
+                     ends_on=iso_date(end))
+    return assignment
+
+
+def assign_position(actor: User, user_id, position_id, starts_on=None) -> Assignment:
+    """Give an official a position definitively, from ``starts_on`` (default: today)."""
+    return _assign(actor, user_id, position_id, "definitive", starts_on, None,
+                   dates_required=False)
+
+
+def assign_acting(actor: User, user_id, position_id, capacity: str, starts_on,
+                  ends_on) -> Assignment:
+    """Lend a position to an official as Plh, Plt or a.n. for a date range (both dates
+    included). a.n. needs the official to hold a definitive position of their own: the
+    letters they sign print it under "a.n. <position>"."""
+    agency = admin_agency(actor)
+    if capacity not in ACTING:
+        raise ValidationError({"capacity": "Pilih Plh, Plt atau a.n."})
+    if capacity == "an":
+        holder = User.get_or_none((User.id == int_or_none(user_id)) & (User.agency == agency))
+        if holder is not None and not any(c == "definitive" for _p, c in
+                                          Position.held_by(holder, agency.today())):
+            raise ValidationError({"user": f"{holder.name} belum memegang jabatan definitif: "
+                                           "a.n. ditandatangani dengan jabatannya sendiri."})
+    return _assign(actor, user_id, position_id, capacity, starts_on, ends_on,
+                   dates_required=True)
+
+
+def end_assignment(actor: User, assignment_id: int) -> Assignment:
+    """End an assignment at once: from today the official no longer acts for the position."""
+    agency = admin_agency(actor)
+    with db.atomic():
+        assignment = (Assignment.select(Assignment, Position).join(Position)
+                      .where((Assignment.id == assignment_id) & (Position.agency == agency))
+                      .first())
+        if assignment is None:
+            raise NotFound("Penugasan tidak ditemukan.")
+        now = agency.today()
+        if assignment.ends_on is not None and assignment.ends_on < now:
+            raise OperationError("Penugasan ini sudah berakhir. Muat ulang halaman.")
+        # Date ranges include both ends, so "ended today" means it last held yesterday.
+        # A future assignment ended this way never starts (its range is empty).
+        previous = assignment.ends_on
+        assignment.ends_on = now - dt.timedelta(days=1)
+        assignment.save()
+        audit.record(actor, "assignment.ended", assignment, user=assignment.user.email,
+                     position=assignment.position.key, capacity=assignment.capacity,
+                     planned_end=iso_date(previous), ends_on=iso_date(assignment.ends_on))
+    return assignment
+
+
+def today_for(user: User) -> dt.date:
+    """Today's date where the user works (their agency's zone; WIB without an agency)."""
+    if user.agency_id:
+        return Agency.calendar_of(user.agency_id).local(utcnow()).date()
+    return WorkCalendar.from_config("Asia/Jakarta").local(utcnow()).date()
+
+
+def positions_today(user: User) -> list[tuple[Position, str]]:
+    """(position, capacity) the user holds today, directly or as Plh/Plt (asked once per
+    user object, i.e. once per request)."""
+    held = getattr(user, "_positions_today", None)
+    if held is None:
+        held = Position.held_by(user, today_for(user))
+        user._positions_today = held
+    return held
+

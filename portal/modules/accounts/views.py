@@ -1,0 +1,309 @@
+"""Accounts: registration, e-mail confirmation, login, password reset and language; the administrator's pages for account approvals, officials, positions and acting officials."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, abort, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.security import check_password_hash
+
+from portal.core.db import db
+from portal.core.errors import ValidationError
+from portal.core.model import utcnow
+from portal.core.web import LANGUAGES, current_account, current_locale, is_htmx, render
+from portal.modules.accounts import approvals as accounts_approvals
+from portal.modules.accounts import operations as accounts_operations
+from portal.modules.accounts import staff
+from portal.modules.accounts.guards import (
+    admin_required,
+    administered_agency,
+    approver_required,
+)
+from portal.modules.accounts.models import LoginFailure, User
+from portal.modules.accounts.tokens import TokenError, read_token
+from portal.modules.audit import trail as audit
+from portal.modules.sops.models import SopVersion
+
+bp = Blueprint("accounts", __name__)
+
+
+
+
+
+def _approvals_page(status=200, errors=None, values=None, done=None):
+    agency = current_account().agency
+    return render("admin/approvals.html", "approvals", status=status, agency=agency,
+                  approvals=accounts_approvals.pending_approvals(agency),
+                  calendar=agency.calendar(), errors=errors or {}, values=values or {},
+                  done=done)
+
+
+@bp.get("/admin/approvals")
+@approver_required
+def approvals():
+    """Applicant accounts waiting for this agency's approval."""
+    return _approvals_page()
+
+
+@bp.post("/admin/approvals/<int:approval_id>")
+@approver_required
+def decide_approval(approval_id):
+    """Approve, or decline with a reason; the applicant is told by e-mail."""
+    decision = request.form.get("decision", "")
+    try:
+        approval = accounts_approvals.decide_account(current_account(), approval_id, decision,
+                                                 request.form.get("reason", ""))
+    except ValidationError as exc:
+        return _approvals_page(status=422, errors={approval_id: exc.errors},
+                               values={approval_id: request.form})
+    done = (_("Akun %(email)s disetujui.", email=approval.user.email)
+            if approval.status == "approved"
+            else _("Akun %(email)s ditolak.", email=approval.user.email))
+    if is_htmx():
+        return _approvals_page(done=done)
+    flash(done, "ok")
+    return redirect(url_for("accounts.approvals"), 303)
+
+
+def _choices(officials, positions):
+    """(value, label) pairs for the official and position selects of the forms."""
+    return {"user_choices": [(str(u.id), f"{u.name} ({u.email})") for u in officials
+                             if u.active],
+            "position_choices": [(str(p.id), f"{p.title} ({p.key})") for p in positions]}
+
+
+def _users_page(status=200, form=None, errors=None, values=None):
+    agency = administered_agency()
+    today = agency.today()
+    held: dict[int, list] = {}
+    for assignment in staff.current_assignments(agency, today):
+        held.setdefault(assignment.user_id, []).append(assignment)
+    officials = staff.officials(agency)
+    positions = staff.positions(agency)
+    return render("admin/users.html", status=status, agency=agency, today=today,
+                  officials=officials, held=held, positions=positions,
+                  errors={form: errors} if form else {}, values={form: values} if form else {},
+                  **_choices(officials, positions))
+
+
+@bp.get("/admin/users")
+@admin_required
+def users():
+    """The agency's officials with the positions they hold, and the positions."""
+    return _users_page()
+
+
+@bp.post("/admin/users")
+@admin_required
+def create_official():
+    form = request.form
+    try:
+        user = staff.create_official(current_account(), form.get("email", ""),
+                                              form.get("name", ""), form.get("nip", ""),
+                                              form.get("password", ""))
+    except ValidationError as exc:
+        values = {k: v for k, v in form.items() if k not in ("password", "csrf_token")}
+        return _users_page(422, "official", exc.errors, values)
+    flash(_("Akun %(email)s dibuat.", email=user.email), "ok")
+    return redirect(url_for("accounts.users"), 303)
+
+
+@bp.post("/admin/positions")
+@admin_required
+def create_position():
+    form = request.form
+    try:
+        position = staff.create_position(current_account(), form.get("key", ""),
+                                                  form.get("title", ""))
+    except ValidationError as exc:
+        return _users_page(422, "position", exc.errors, form)
+    flash(_("Jabatan %(title)s dibuat.", title=position.title), "ok")
+    return redirect(url_for("accounts.users"), 303)
+
+
+@bp.post("/admin/assignments")
+@admin_required
+def assign():
+    form = request.form
+    try:
+        staff.assign_position(current_account(), form.get("user"), form.get("position"),
+                                       form.get("starts_on", ""))
+    except ValidationError as exc:
+        return _users_page(422, "assign", exc.errors, form)
+    flash(_("Jabatan diberikan."), "ok")
+    return redirect(url_for("accounts.users"), 303)
+
+
+@bp.post("/admin/assignments/<int:assignment_id>/end")
+@admin_required
+def end_assignment(assignment_id):
+    """End a definitive or acting assignment today; back to the page it was listed on."""
+    assignment = staff.end_assignment(current_account(), assignment_id)
+    flash(_("Penugasan diakhiri."), "ok")
+    target = "accounts.users" if assignment.capacity == "definitive" else "accounts.acting"
+    return redirect(url_for(target), 303)
+
+
+def _acting_page(status=200, errors=None, values=None):
+    agency = administered_agency()
+    today = agency.today()
+    return render("admin/acting.html", status=status, agency=agency, today=today,
+                  acting=staff.acting_assignments(agency, today),
+                  errors=errors or {}, values=values or {},
+                  **_choices(staff.officials(agency), staff.positions(agency)))
+
+
+@bp.get("/admin/acting")
+@admin_required
+def acting():
+    """Current and future Plh/Plt assignments, and the form to add one."""
+    return _acting_page()
+
+
+@bp.post("/admin/acting")
+@admin_required
+def create_acting():
+    form = request.form
+    try:
+        staff.assign_acting(current_account(), form.get("user"), form.get("position"),
+                                     form.get("capacity", ""), form.get("starts_on", ""),
+                                     form.get("ends_on", ""))
+    except ValidationError as exc:
+        return _acting_page(422, exc.errors, form)
+    flash(_("Penugasan Plh/Plt disimpan."), "ok")
+    return redirect(url_for("accounts.acting"), 303)
+
+
+@bp.post("/services/<code>/approval")
+@login_required
+def request_approval(code):
+    version = SopVersion.current(code) or abort(404)
+    accounts_approvals.request_approval(current_account(), version.agency)
+    return redirect(url_for("sops.service", code=code), 303)
+
+
+THROTTLE_WINDOW = dt.timedelta(minutes=15)
+
+
+THROTTLE_LIMIT = 5  # failures per address (and per IP, times four) inside the window
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    """Create an applicant account; a confirmation link goes to the e-mail address."""
+    form = request.form
+    if request.method == "POST":
+        try:
+            accounts_operations.register_applicant(form.get("email", ""), form.get("name", ""),
+                                          form.get("password", ""), form.get("phone") or None,
+                                          language=current_locale())
+        except ValidationError as exc:
+            return render("auth/register.html", "form", status=422, errors=exc.errors, form=form)
+        return render("auth/check_email.html", email=form.get("email", "").strip().lower())
+    return render("auth/register.html", errors={}, form={})
+
+
+@bp.get("/verify/<token>")
+def verify(token):
+    """Confirm the e-mail address from the link that was sent to it."""
+    try:
+        user = read_token(token, "verify")
+    except TokenError as exc:
+        return render("error.html", status=400, code=400, message=str(exc))
+    accounts_operations.verify_email(user)
+    flash("Alamat e-mail terkonfirmasi. Silakan masuk.", "ok")
+    return redirect(url_for("accounts.login", email=user.email), 303)
+
+
+def _throttled(email: str, ip: str) -> bool:
+    since = utcnow() - THROTTLE_WINDOW
+    recent = LoginFailure.select().where(LoginFailure.at >= since)
+    return (recent.where(LoginFailure.email == email).count() >= THROTTLE_LIMIT
+            or recent.where(LoginFailure.ip == ip).count() >= THROTTLE_LIMIT * 4)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Log in with e-mail and password (throttled after repeated failures)."""
+    if request.method == "GET":
+        return render("auth/login.html", errors={}, form={"email": request.args.get("email", "")})
+    email = request.form.get("email", "").strip().lower()
+    ip = request.remote_addr or "?"
+    if _throttled(email, ip):
+        return render("auth/login.html", "form", status=429, form={"email": email}, errors={
+            "form": "Terlalu banyak percobaan gagal. Coba lagi dalam 15 menit."})
+    user = User.by_email(email)
+    if user is None or not user.active or not check_password_hash(
+            user.password_hash, request.form.get("password", "")):
+        with db.atomic():
+            LoginFailure.create(email=email, ip=ip)
+            LoginFailure.delete().where(LoginFailure.at < utcnow() - THROTTLE_WINDOW).execute()
+        return render("auth/login.html", "form", status=422, form={"email": email},
+                      errors={"form": "E-mail atau kata sandi salah."})
+    lang = session.get("lang")
+    session.clear()  # a fresh session at login: nothing carried over from before
+    # The language chosen in this browser, else the one the account keeps (from another
+    # browser, or registration), so pages and e-mails agree.
+    session["lang"] = lang or user.language
+    login_user(user)
+    with db.atomic():
+        audit.record(user, "account.login", user)
+    target = request.args.get("next", "")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("applications.home")
+    return redirect(target, 303)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    with db.atomic():
+        audit.record(current_user._get_current_object(), "account.logout", current_user)
+    logout_user()
+    session.clear()
+    return redirect(url_for("sops.index"), 303)
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+def reset_request():
+    """Ask for a reset link; the answer is the same whether or not the address exists."""
+    if request.method == "POST":
+        accounts_operations.request_password_reset(request.form.get("email", "").strip().lower())
+        return render("auth/check_email.html", email=request.form.get("email", ""), reset=True)
+    return render("auth/reset_request.html")
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset(token):
+    """Choose a new password from the link sent by e-mail."""
+    try:
+        user = read_token(token, "reset")
+    except TokenError as exc:
+        return render("error.html", status=400, code=400, message=str(exc))
+    if request.method == "POST":
+        try:
+            accounts_operations.reset_password(user, request.form.get("password", ""))
+        except ValidationError as exc:
+            return render("auth/reset.html", "form", status=422, errors=exc.errors, token=token)
+        flash("Kata sandi baru tersimpan. Silakan masuk.", "ok")
+        return redirect(url_for("accounts.login", email=user.email), 303)
+    return render("auth/reset.html", errors={}, token=token)
+
+
+@bp.route("/lang/<code>", methods=["GET", "POST"])
+def language(code):
+    """Switch the interface language (Bahasa Indonesia by default, English available).
+
+    The footer's button POSTs (CSRF-checked): for a logged-in person the choice is also
+    kept on the account, and their e-mails follow it. A plain link (GET) switches this
+    browser only: a GET must not change what the account keeps.
+    """
+    if code in LANGUAGES:
+        session["lang"] = code
+        if request.method == "POST" and current_user.is_authenticated:
+            accounts_operations.set_language(current_user._get_current_object(), code)
+    target = request.values.get("next", "/")
+    return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+

@@ -1,0 +1,29 @@
+"""TODO docstring (portal/access.py)."""
+
+from __future__ import annotations
+
+from portal.modules.accounts.models import User
+from portal.modules.accounts.staff import positions_today
+from portal.modules.applications.models import Application
+from portal.modules.sops.spec import ActorKind, SopSpec
+
+
+def sop_positions(spec: SopSpec) -> set[tuple[str, str]]:
+    """(agency code, position key) of every position acting in an SOP."""
+    return {(a.office or spec.agency, a.key) for a in spec.actors
+            if a.kind is ActorKind.POSITION}
+
+
+def can_view_application(user: User | None, application: Application) -> bool:
+    """The applicant, officials whose positions act in its SOP, and its agency's admins."""
+    if user is None:
+        return False
+    if application.applicant_id == user.id:
+        return True
+    if application.status == "draft":
+        return False
+    if user.is_agency_admin and user.agency_id == application.agency_id:
+        return True
+    pairs = sop_positions(application.sop.spec)
+    return any((p.agency.code, p.key) in pairs for p, _c in positions_today(user))
+

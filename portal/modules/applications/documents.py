@@ -1,0 +1,134 @@
+"""TODO docstring (portal/operations.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from portal.core.errors import ValidationError
+from portal.modules.accounts.models import User
+from portal.modules.applications.models import Application, Decision, Document
+from portal.modules.applications.previews import make_previews
+from portal.modules.audit import trail as audit
+from portal.modules.sops.spec import (
+    DocumentSpec,
+    Effect,
+    SopSpec,
+    StepSpec,
+)
+from portal.storage import Storage
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file as received: its name, the media type the client claimed, and the bytes."""
+
+    filename: str
+    data: bytes
+    media_type: str = ""
+
+
+def screen_uploads(spec: SopSpec, uploads: Mapping[str, Upload]):
+    known = {d.key: d for d in spec.documents}
+    good, errors = {}, {}
+    for key, upload in (uploads or {}).items():
+        if not upload.data:
+            continue
+        doc = known.get(key)
+        if doc is None:
+            errors[key] = "Dokumen ini tidak diminta."
+        elif len(upload.data) > doc.max_size_mb * 1024 * 1024:
+            errors[key] = f"{doc.label} melebihi {doc.max_size_mb} MB."
+        elif sniff(upload.data, doc.media_types) is None:
+            errors[key] = f"{doc.label} harus berupa berkas {', '.join(doc.media).upper()}."
+        else:
+            good[key] = upload
+    return good, errors
+
+
+_MAGIC = {
+    "application/pdf": (b"%PDF-",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+}
+
+
+_ZIP = b"PK\x03\x04"
+
+
+def sniff(data: bytes, allowed: tuple[str, ...]) -> str | None:
+    """The media type the bytes really are, among the allowed ones (clients can lie)."""
+    for media_type in allowed:
+        prefixes = _MAGIC.get(media_type, (_ZIP,))
+        if any(data.startswith(p) for p in prefixes):
+            return media_type
+    return None
+
+
+def documents_at_step(spec: SopSpec, step: StepSpec, form) -> list[DocumentSpec]:
+    opening = spec.application_steps[0].key
+    return [d for d in spec.documents
+            if (d.step or opening) == step.key and d.applies(form)]
+
+
+def check_uploads(spec: SopSpec, step: StepSpec, form, uploads: Mapping[str, Upload],
+                   existing: Mapping[str, Document], must_replace=frozenset()) -> None:
+    errors: dict[str, str] = {}
+    wanted = {d.key: d for d in documents_at_step(spec, step, form)}
+    for key in uploads:
+        if key not in wanted:
+            errors[key] = "Dokumen ini tidak diminta pada langkah ini."
+    for key, doc in wanted.items():
+        upload = uploads.get(key)
+        if upload is None or not upload.data:
+            if doc.required and key not in existing:
+                errors[key] = f"{doc.label} wajib diunggah."
+            elif key in must_replace:
+                errors[key] = f"{doc.label} dikembalikan untuk perbaikan: unggah versi baru."
+            continue
+        if len(upload.data) > doc.max_size_mb * 1024 * 1024:
+            errors[key] = f"{doc.label} melebihi {doc.max_size_mb} MB."
+        elif sniff(upload.data, doc.media_types) is None:
+            errors[key] = f"{doc.label} harus berupa berkas {', '.join(doc.media).upper()}."
+    if errors:
+        raise ValidationError(errors)
+
+
+def store_uploads(application: Application, uploads: Mapping[str, Upload], user: User,
+                   storage: Storage, now: dt.datetime) -> None:
+    spec = application.sop.spec
+    known = {d.key: d for d in spec.documents}
+    latest = Document.latest_for(application)
+    for key, upload in uploads.items():
+        if not upload.data:
+            continue
+        key_, digest = storage.put(upload.data)
+        media_type = sniff(upload.data, known[key].media_types)
+        version = latest[key].version + 1 if key in latest else 1
+        previews = [storage.put(image)[0] for image in make_previews(upload.data, media_type)]
+        document = Document.create(
+            application=application, requirement=key, version=version,
+            filename=_safe_name(upload.filename), media_type=media_type, size=len(upload.data),
+            sha256=digest, storage_key=key_, uploaded_by=user, uploaded_at=now,
+            previews=previews)
+        audit.record(user, "document.uploaded", document, requirement=key, version=version,
+                     sha256=digest)
+
+
+def _safe_name(filename: str) -> str:
+    name = re.sub(r"[^\w.\- ]+", "_", (filename or "dokumen").rsplit("/", 1)[-1]).strip()
+    return name[:120] or "dokumen"
+
+
+def failed_documents(application: Application) -> frozenset[str]:
+    """Documents judged not complete by the decision that returned the file."""
+    last = (Decision.select().where((Decision.application == application)
+                                    & (Decision.effect == Effect.RETURN.value))
+            .order_by(Decision.id.desc()).first())
+    if last is None:
+        return frozenset()
+    verdicts = (last.data or {}).get("verdicts", {})
+    return frozenset(k for k, v in verdicts.items() if not v.get("complete", True))
+

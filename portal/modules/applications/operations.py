@@ -1,0 +1,418 @@
+"""TODO docstring (portal/operations.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from peewee import IntegrityError
+
+from portal.core.db import db
+from portal.core.errors import NotFound, OperationError, PermissionDenied, ValidationError
+from portal.core.model import utcnow
+from portal.core.numbering import next_value
+from portal.modules.accounts.approvals import needs_approval
+from portal.modules.accounts.models import AccountApproval, Position, User
+from portal.modules.accounts.policy import EMAIL_PATTERN
+from portal.modules.agencies.models import Agency
+from portal.modules.applications import notify
+from portal.modules.applications.documents import (
+    Upload,
+    check_uploads,
+    failed_documents,
+    screen_uploads,
+    store_uploads,
+)
+from portal.modules.applications.models import Application, Decision, Document, Task
+from portal.modules.audit import trail as audit
+from portal.modules.letters import issuance
+from portal.modules.sops import engine
+from portal.modules.sops.models import SopVersion
+from portal.modules.sops.spec import (
+    ActorKind,
+    Effect,
+    SopSpec,
+    StepSpec,
+)
+from portal.storage import Storage
+
+
+class AlreadyDecided(OperationError):
+    """Someone decided this task first; nothing was changed."""
+
+    def __init__(self, task: Task):
+        self.task = task
+        who = task.decided_by.name if task.decided_by_id else "someone"
+        when = task.decided_at.strftime("%Y-%m-%d %H:%M UTC") if task.decided_at else "earlier"
+        super().__init__(f"already decided by {who} at {when}; nothing was changed")
+
+
+def save_draft(user: User, sop_code: str, form: Mapping[str, Any],
+               uploads: Mapping[str, Upload], storage: Storage, draft_id: int | None = None,
+               now: dt.datetime | None = None) -> tuple[Application, dict[str, str]]:
+    """Keep what the applicant entered and uploaded so far, unchecked except the files.
+
+    Good files are stored even when others are refused: nothing already uploaded is lost.
+    Returns the draft and the per-document problems of the refused files.
+    """
+    now = now or utcnow()
+    version = SopVersion.current(sop_code)
+    if version is None:
+        raise NotFound(f"Layanan {sop_code!r} tidak ditemukan.")
+    spec = version.spec
+    known = {f.key for f in spec.fields}
+    values = {k: str(v).strip()[:2000] for k, v in (form or {}).items() if k in known}
+    good, errors = screen_uploads(spec, uploads)
+    with db.atomic():
+        _ensure_may_open(user, spec, version.agency)
+        if draft_id is not None:
+            draft = own_draft(user, draft_id)
+            draft.form_data = values
+            draft.save()
+        else:
+            draft = Application.create(
+                sop=version, agency=version.agency, applicant=user, form_data=values,
+                tracking_code=secrets.token_urlsafe(12), status="draft",
+                current_step=spec.application_steps[0].key, created_at=now)
+            audit.record(user, "application.draft_created", draft, sop=spec.code)
+        store_uploads(draft, good, user, storage, now)
+        audit.record(user, "application.draft_saved", draft, documents=sorted(good))
+    return draft, errors
+
+
+def own_draft(user: User, draft_id: int) -> Application:
+    """The user's draft; NotFound for anything else (another's file, a submitted one)."""
+    draft = Application.get_or_none((Application.id == draft_id)
+                                    & (Application.applicant == user)
+                                    & (Application.status == "draft"))
+    if draft is None:
+        raise NotFound("Draf tidak ditemukan.")
+    return draft
+
+
+def submit_application(user: User, sop_code: str, form: Mapping[str, Any],
+                       uploads: Mapping[str, Upload], storage: Storage,
+                       submission_key: str | None = None, now: dt.datetime | None = None,
+                       draft_id: int | None = None) -> Application:
+    """Open and submit a file: validate form and documents, number it, hand it to step two.
+
+    A repeated ``submission_key`` (a double click, a resent request) returns the first file;
+    a draft's stored documents count as uploaded.
+    """
+    now = now or utcnow()
+    if submission_key:
+        earlier = Application.get_or_none((Application.submission_key == submission_key)
+                                          & (Application.status != "draft"))
+        if earlier is not None:
+            if earlier.applicant_id != user.id:
+                raise PermissionDenied("Kunci pengiriman ini milik pengguna lain.")
+            return earlier
+    version = SopVersion.current(sop_code)
+    if version is None:
+        raise NotFound(f"Layanan {sop_code!r} tidak ditemukan.")
+    spec = version.spec
+    opening = spec.application_steps[0]
+    with db.atomic():
+        agency = version.agency
+        _ensure_may_open(user, spec, agency)
+        draft = own_draft(user, draft_id) if draft_id is not None else None
+        existing = Document.latest_for(draft) if draft is not None else {}
+        clean = _clean_form(spec, form)
+        check_uploads(spec, opening, clean, uploads, existing)
+        try:
+            with db.atomic():
+                if draft is None:
+                    application = Application.create(
+                        sop=version, agency=agency, applicant=user, form_data=clean,
+                        tracking_code=secrets.token_urlsafe(12), submission_key=submission_key,
+                        status=engine.FileStatus.IN_PROGRESS.value, current_step=opening.key,
+                        created_at=now, submitted_at=now)
+                else:
+                    # Conditional, so two racing submits of one draft cannot both pass.
+                    taken = (Application.update(
+                        sop=version, form_data=clean, submission_key=submission_key,
+                        status=engine.FileStatus.IN_PROGRESS.value, current_step=opening.key,
+                        submitted_at=now)
+                        .where((Application.id == draft.id) & (Application.status == "draft"))
+                        .execute())
+                    if taken != 1:
+                        raise OperationError("Permohonan ini sudah dikirim; muat ulang halaman.")
+                    application = Application.get_by_id(draft.id)
+        except IntegrityError:
+            # The same submission_key won a race with us: that request made the file.
+            raise OperationError("Permohonan ini sudah dikirim; muat ulang halaman.") from None
+        year = agency.calendar().local(now).year
+        seq = next_value(agency.code, "registration", year)
+        application.registration_number = f"{agency.code.upper()}/REG/{year}/{seq:05d}"
+        application.save()
+        store_uploads(application, uploads, user, storage, now)
+        audit.record(user, "application.submitted", application, sop=spec.code,
+                     version=spec.version, registration_number=application.registration_number)
+        notify.application_received(application)
+        task = _open_task(application, spec, engine.open_file(spec), now)
+        outcome = next(o for o in opening.outcomes if o.effect is Effect.FORWARD)
+        _apply(task, application, spec, user, None, None, outcome.key, "", {}, now)
+    return application
+
+
+def decide(task_id: int, user: User, outcome: str, note: str = "",
+           verdicts: Mapping[str, Mapping[str, Any]] | None = None,
+           form: Mapping[str, Any] | None = None, uploads: Mapping[str, Upload] | None = None,
+           storage: Storage | None = None, now: dt.datetime | None = None,
+           record: Mapping[str, Any] | None = None) -> Decision:
+    """Decide a task with one of the outcomes its step allows.
+
+    The first decision wins; a second one on the same task raises AlreadyDecided naming who
+    decided and when, and changes nothing.
+    """
+    now = now or utcnow()
+    uploads = uploads or {}
+    with db.atomic():
+        task = Task.get_or_none(Task.id == task_id)
+        if task is None:
+            raise NotFound("Tugas tidak ditemukan.")
+        application = task.application
+        spec = application.sop.spec
+        position, capacity = acting_capacity(user, task, application.agency)
+        if task.status != "open":
+            raise AlreadyDecided(task)
+        step = spec.step(task.step_key)
+        state = application.file_state()
+        if state.step != task.step_key:
+            raise OperationError("Halaman ini sudah usang; muat ulang.")
+        chosen = next((o for o in engine.outcomes_for(spec, state) if o.key == outcome), None)
+        if chosen is None:
+            allowed = ", ".join(o.key for o in engine.outcomes_for(spec, state))
+            raise ValidationError({"outcome": f"Pilihan {outcome!r} tidak tersedia di langkah "
+                                   f"ini (tersedia: {allowed})."})
+        if chosen.note_required and not (note or "").strip():
+            raise ValidationError({"note": "Alasan wajib diisi."})
+        data = _clean_verdicts(spec, step, application, verdicts, chosen)
+        if step.record and chosen.effect is Effect.FORWARD:
+            data["record"] = _clean_fields(step.record, record or {})
+        if (task.assignee_id is not None or task.kind == "correction") \
+                and (form is not None or uploads):
+            _apply_applicant_changes(application, spec, step, task, form, uploads, storage, user,
+                                     now)
+        taken = (Task.update(status="done", decided_at=now, decided_by=user, outcome=outcome)
+                 .where((Task.id == task.id) & (Task.status == "open")).execute())
+        if taken != 1:
+            raise AlreadyDecided(Task.get_by_id(task.id))
+        return _apply(task, application, spec, user, position, capacity, outcome, note,
+                      data, now, already_taken=True)
+
+
+def acting_capacity(user: User, task: Task, agency: Agency) -> tuple[Position | None, str | None]:
+    """(position, capacity) through which the user may act on the task; else PermissionDenied."""
+    if task.assignee_id is not None:
+        if task.assignee_id == user.id:
+            return None, None
+        raise PermissionDenied("Tugas ini bukan milik Anda.")
+    today = agency.today()
+    for position, capacity in Position.held_by(user, today):
+        if position.id == task.position_id:
+            return position, capacity
+    raise PermissionDenied("Jabatan Anda tidak memegang langkah ini.")
+
+
+def _apply(task: Task, application: Application, spec: SopSpec, user: User,
+           position: Position | None, capacity: str | None, outcome: str, note: str,
+           data: dict, now: dt.datetime, already_taken: bool = False) -> Decision:
+    if not already_taken:
+        Task.update(status="done", decided_at=now, decided_by=user, outcome=outcome).where(
+            Task.id == task.id).execute()
+    transition = engine.advance(spec, application.file_state(), outcome, application.form_data)
+    decision = Decision.create(
+        application=application, task=task, step_key=task.step_key, outcome=outcome,
+        effect=transition.outcome.effect.value, actor=user, position=position,
+        capacity=capacity, note=(note or "").strip(), data=data, decided_at=now)
+    if transition.outcome.effect is Effect.FORWARD and spec.letters_issued_at(task.step_key):
+        # Issued before the step counts as done; a failure rolls the whole decision back.
+        try:
+            issuance.issue_letters(application, spec, spec.step(task.step_key), user, position,
+                                  capacity, now)
+        except issuance.LetterError as exc:
+            raise OperationError(str(exc)) from None
+    after = transition.after
+    application.status = after.status.value
+    application.current_step = after.step
+    application.resume_at = after.resume_at
+    if after.status.final:
+        application.closed_at = now
+    application.save()
+    audit.record(user, f"decision.{transition.outcome.effect.value}", application,
+                 step=task.step_key, outcome=outcome, capacity=capacity,
+                 to=after.step, skipped=list(transition.skipped))
+    if after.status is engine.FileStatus.COMPLETED:
+        notify.application_completed(application)
+    elif after.status is engine.FileStatus.REJECTED:
+        notify.application_rejected(application, decision)
+    else:
+        resumed_from = None
+        if transition.resumed:
+            resumed_from = _returned_task(application, after.step)
+        task = _open_task(application, spec, after, now,
+                          kind="correction" if transition.returned else "step",
+                          resumed_from=resumed_from)
+        notify.task_opened(task, application, decision if transition.returned else None)
+    return decision
+
+
+def _returned_task(application: Application, step_key: str) -> Task | None:
+    """The task whose return sent the file back, if the file now resumes at that same step."""
+    return (Task.select().join(Decision, on=(Decision.task == Task.id))
+            .where((Task.application == application) & (Task.step_key == step_key)
+                   & (Decision.effect == Effect.RETURN.value))
+            .order_by(Task.id.desc()).first())
+
+
+def _open_task(application: Application, spec: SopSpec, state: engine.FileState,
+               now: dt.datetime, kind: str = "step", resumed_from: Task | None = None) -> Task:
+    step = spec.step(state.step)
+    _actor_key, acting_key = engine.actor_of(spec, step.key)
+    acting = spec.actor(acting_key)
+    position = assignee = None
+    if acting.kind is ActorKind.APPLICANT:
+        assignee = application.applicant
+    else:
+        code = acting.office or spec.agency
+        position = (Position.select().join(Agency)
+                    .where((Agency.code == code) & (Position.key == acting.key)).first())
+        if position is None:
+            raise OperationError(f"Jabatan {acting.title} ({acting.key}) belum diatur di {code}.")
+    calendar = application.agency.calendar()
+    if resumed_from is not None and resumed_from.due_at is not None and step.time is not None:
+        # The clock of the step that returned the file resumes where it stopped.
+        due = calendar.resume_due(resumed_from.clock_started_at, resumed_from.due_at,
+                                  resumed_from.decided_at, now, step.time)
+    elif step.until_field:
+        due = _end_of_date(calendar, application.form_data.get(step.until_field))
+    elif step.time is not None and not (kind == "correction" and step.time.amount == 0):
+        due = calendar.due(now, step.time)
+    else:
+        due = None
+    task = Task.create(application=application, step_key=step.key, actor_key=acting.key,
+                       position=position, assignee=assignee, kind=kind, status="open",
+                       opened_at=now, clock_started_at=now, due_at=due)
+    return task
+
+
+def _end_of_date(calendar, value) -> dt.datetime | None:
+    try:
+        day = dt.date.fromisoformat(str(value))
+    except ValueError:
+        return None
+    local_end = dt.datetime.combine(day, dt.time(23, 59), tzinfo=calendar.tzinfo())
+    return local_end.astimezone(dt.UTC)
+
+
+def _ensure_may_open(user: User, spec: SopSpec, agency: Agency) -> None:
+    initiator = spec.initiator
+    if initiator.kind is ActorKind.APPLICANT:
+        # Every applicant confirms their e-mail, whatever the SOP says: notices go there.
+        if user.email_verified_at is None:
+            raise PermissionDenied("Konfirmasi alamat e-mail Anda terlebih dahulu.")
+        if needs_approval(spec, agency) and AccountApproval.status_of(user, agency) != "approved":
+            raise PermissionDenied(f"Akun Anda belum disetujui oleh {agency.name}.")
+        return
+    today = agency.today()
+    code = initiator.office or spec.agency
+    for position, _capacity in Position.held_by(user, today):
+        if position.key == initiator.key and position.agency.code == code:
+            return
+    raise PermissionDenied(f"Hanya {initiator.title} yang dapat memulai berkas ini.")
+
+
+def _clean_form(spec: SopSpec, form: Mapping[str, Any]) -> dict[str, str]:
+    """Keep the fields that apply, checked; raises ValidationError listing every problem."""
+    return _clean_fields(spec.fields, form)
+
+
+def _clean_fields(fields, form: Mapping[str, Any]) -> dict[str, str]:
+    raw = {k: str(v).strip() for k, v in (form or {}).items() if v is not None}
+    clean: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    for field in fields:
+        if not field.applies(raw):
+            continue
+        value = raw.get(field.key, "")
+        if not value:
+            if field.required:
+                errors[field.key] = f"{field.label} wajib diisi."
+            continue
+        problem = _field_problem(field.type, value, field.choices)
+        if problem:
+            errors[field.key] = problem
+        clean[field.key] = value
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def _field_problem(kind: str, value: str, choices) -> str | None:
+    if kind == "choice" and value not in {v for v, _ in choices}:
+        return "Pilih salah satu pilihan yang tersedia."
+    if kind == "date":
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError:
+            return "Tanggal tidak valid (format TTTT-BB-HH)."
+    if kind == "number" and not re.fullmatch(r"-?\d+([.,]\d+)?", value):
+        return "Isi dengan angka."
+    if kind == "email" and not EMAIL_PATTERN.match(value):
+        return "Alamat e-mail tidak valid."
+    if kind == "nik" and not re.fullmatch(r"\d{16}", value):
+        return "NIK terdiri dari 16 angka."
+    if kind == "phone" and not re.fullmatch(r"\+?[\d\s-]{8,20}", value):
+        return "Nomor telepon tidak valid."
+    return None
+
+
+def _apply_applicant_changes(application: Application, spec: SopSpec, step: StepSpec,
+                             task: Task, form, uploads, storage: Storage | None, user: User,
+                             now: dt.datetime) -> None:
+    """Corrections and later uploads by the applicant, checked like the first submission."""
+    if uploads and storage is None:
+        raise OperationError("storage is required to accept uploads")
+    merged = dict(application.form_data)
+    if form is not None:
+        merged = _clean_form(spec, {**merged, **form})
+    must_replace = frozenset()
+    if task.kind == "correction":
+        must_replace = failed_documents(application)
+    latest = Document.latest_for(application)
+    check_uploads(spec, step, merged, uploads, latest, must_replace)
+    if merged != application.form_data:
+        application.form_data = merged
+        application.save()
+        audit.record(user, "application.corrected", application, fields=sorted(form or {}))
+    if uploads:
+        store_uploads(application, uploads, user, storage, now)
+
+
+def _clean_verdicts(spec: SopSpec, step: StepSpec, application: Application, verdicts,
+                    chosen) -> dict:
+    """Per-document verdicts of a checking step: known documents only; a forward needs all ok."""
+    if not verdicts:
+        return {}
+    judged = set(step.documents) or {d.key for d in spec.documents}
+    errors: dict[str, str] = {}
+    clean = {}
+    for key, verdict in verdicts.items():
+        if key not in judged:
+            errors[key] = "Dokumen ini tidak diperiksa di langkah ini."
+            continue
+        complete = bool(verdict.get("complete"))
+        note = str(verdict.get("note") or "").strip()
+        if not complete and not note:
+            errors[key] = "Sebutkan apa yang kurang."
+        clean[key] = {"complete": complete, "note": note}
+    if chosen.effect is Effect.FORWARD and any(not v["complete"] for v in clean.values()):
+        errors["outcome"] = "Ada dokumen yang belum lengkap: kembalikan berkas untuk perbaikan."
+    if errors:
+        raise ValidationError(errors)
+    return {"verdicts": clean}
+

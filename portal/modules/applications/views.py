@@ -1,0 +1,370 @@
+"""Files: the applicant's pages (apply, track, correct, download) and the official's inbox and task pages."""
+
+from __future__ import annotations
+
+import uuid
+from typing import NamedTuple
+
+from flask import Blueprint, abort, redirect, request, send_file, url_for
+from flask_login import current_user, login_required
+
+from portal.config import current_config
+from portal.core.db import db
+from portal.core.errors import OperationError, PermissionDenied, ValidationError
+from portal.core.model import utcnow
+from portal.core.web import current_account, etag_response, render
+from portal.modules.accounts import staff
+from portal.modules.agencies.models import Agency
+from portal.modules.applications import access, operations
+from portal.modules.applications.documents import Upload
+from portal.modules.applications.models import Application, Decision, Document, Task
+from portal.modules.applications.timeline import timeline
+from portal.modules.audit import trail as audit
+from portal.modules.letters.models import Letter
+from portal.modules.sla.reminders import due_state
+from portal.modules.sops import engine
+from portal.modules.sops.models import SopVersion
+from portal.modules.sops.spec import Effect
+from portal.storage import Storage
+
+bp = Blueprint("applications", __name__)
+
+
+
+def _storage() -> Storage:
+    return Storage(current_config().storage_dir)
+
+
+@bp.get("/home")
+@login_required
+def home():
+    """Officials start at their inbox, agency administrators at their overview, applicants
+    at their files."""
+    user = current_account()
+    if staff.positions_today(user):
+        return redirect(url_for("applications.inbox"))
+    if user.is_agency_admin and user.agency_id:
+        return redirect(url_for("agencies.index"))
+    return redirect(url_for("applications.applications"))
+
+
+def _form_context(version, values, draft=None, errors=None, submission_key=None):
+    spec = version.spec
+    existing = Document.latest_for(draft) if draft is not None else {}
+    controlling = set()
+    for item in (*spec.fields, *spec.documents):
+        if item.when is not None:
+            controlling |= item.when.fields()
+    opening = spec.application_steps[0].key
+    return {"version": version, "spec": spec, "values": values, "draft": draft,
+            "errors": errors or {}, "existing": existing, "controlling": controlling,
+            "fields": [f for f in spec.fields if f.applies(values)],
+            "documents": [d for d in spec.documents
+                          if (d.step or opening) == opening and d.applies(values)],
+            "submission_key": submission_key or uuid.uuid4().hex}
+
+
+@bp.route("/services/<code>/apply", methods=["GET", "POST"])
+@login_required
+def apply(code):
+    """The form generated from the SOP: fields and uploads, conditional ones as they apply.
+
+    Every POST first keeps what was entered and uploaded (as a draft), so an error never
+    loses anything; then it refreshes the form, saves, or submits, as the button says.
+    """
+    version = SopVersion.current(code) or abort(404)
+    user = current_account()
+    draft_id = request.values.get("draft", type=int)
+    draft = operations.own_draft(user, draft_id) if draft_id else None
+    if request.method == "GET":
+        values = request.args.to_dict() if request.args.get("refresh") else (
+            dict(draft.form_data) if draft else {})
+        return render("apply.html", "fields", **_form_context(version, values, draft))
+    values = {k: v for k, v in request.form.items() if k not in ("csrf_token",)}
+    action = request.form.get("action", "submit")
+    uploads = uploads_from_request()
+    errors: dict[str, str] = {}
+    if uploads or action in ("draft", "refresh") or draft is not None:
+        draft, errors = operations.save_draft(user, code, values, uploads, _storage(),
+                                              draft_id=draft.id if draft else None)
+    if action in ("draft", "refresh") or errors:
+        status = 422 if errors else 200
+        context = _form_context(version, values, draft, errors,
+                                request.form.get("submission_key"))
+        if action == "draft" and not errors:
+            context["saved"] = True
+        return render("apply.html", "form", status=status, **context)
+    try:
+        application = operations.submit_application(
+            user, code, values, {}, _storage(), submission_key=request.form.get("submission_key"),
+            draft_id=draft.id if draft else None)
+    except ValidationError as exc:
+        context = _form_context(version, values, draft, exc.errors,
+                                request.form.get("submission_key"))
+        return render("apply.html", "form", status=422, **context)
+    return redirect(url_for("applications.application", app_id=application.id, received=1), 303)
+
+
+@bp.get("/applications")
+@login_required
+def applications():
+    """The applicant's files, newest first."""
+    rows = (Application.select(Application, SopVersion).join(SopVersion)
+            .where(Application.applicant == current_account())
+            .order_by(Application.created_at.desc()).limit(200))
+    return render("applications.html", applications=list(rows))
+
+
+def _visible(app_id) -> Application:
+    application = Application.get_or_none(Application.id == app_id)
+    if application is None or not access.can_view_application(current_account(), application):
+        abort(404)  # the same answer whether it exists or not
+    return application
+
+
+@bp.get("/applications/<int:app_id>")
+@login_required
+def application(app_id):
+    """The tracking page: where the file is, who holds it, standard vs. actual time."""
+    application = _visible(app_id)
+    if application.status == "draft":
+        return redirect(url_for("applications.apply", code=application.sop.code, draft=application.id))
+    return render("application.html", "status", **_application_context(application))
+
+
+def _application_context(application, errors=None, values=None):
+    spec = application.sop.spec
+    task = Task.open_for(application)
+    mine = task is not None and task.assignee_id == current_user.id
+    step = spec.step(task.step_key) if task else None
+    last_return = None
+    if application.status == "returned":
+        last_return = (application.decisions.where(
+            application.decisions.model.effect == "return")
+            .order_by(application.decisions.model.id.desc()).first())
+    failed = {}
+    if last_return is not None:
+        failed = {k: v for k, v in (last_return.data or {}).get("verdicts", {}).items()
+                  if not v.get("complete", True)}
+    opening = spec.application_steps[0].key
+    step_documents = []
+    if mine:
+        step_documents = [d for d in spec.documents
+                          if (d.step or opening) == step.key and d.applies(application.form_data)]
+    outcomes = []
+    if mine:
+        from portal.modules.sops import engine
+
+        outcomes = [o for o in engine.outcomes_for(spec, application.file_state())
+                    if o.effect is Effect.FORWARD]
+    return {"application": application, "spec": spec, "rows": timeline(application),
+            "task": task, "mine": mine, "step": step, "last_return": last_return,
+            "failed": failed, "step_documents": step_documents, "outcomes": outcomes,
+            "documents": Document.latest_for(application), "errors": errors or {},
+            "values": values if values is not None else dict(application.form_data),
+            "correcting": mine and task.kind == "correction",
+            "letters": list(application.letters.order_by(Letter.id)),
+            "calendar": application.agency.calendar(),
+            "received": request.args.get("received")}
+
+
+@bp.post("/applications/<int:app_id>/act")
+@login_required
+def act(app_id):
+    """The applicant's own step: send a corrected file back, pay, confirm receipt."""
+    application = _visible(app_id)
+    task = Task.open_for(application)
+    if task is None or task.assignee_id != current_user.id:
+        abort(403)
+    if request.form.get("task", type=int) != task.id:
+        return render("application.html", "status", status=409, **_application_context(
+            application, errors={"form": "Halaman ini sudah usang; muat ulang."}))
+    spec = application.sop.spec
+    form = None
+    if task.kind == "correction":
+        known = {f.key for f in spec.fields}
+        form = {k: v for k, v in request.form.items() if k in known}
+    try:
+        operations.decide(task.id, current_account(), request.form.get("outcome", ""),
+                          note=request.form.get("note", ""), form=form,
+                          uploads=uploads_from_request(), storage=_storage())
+    except ValidationError as exc:
+        return render("application.html", "status", status=422, **_application_context(
+            application, errors=exc.errors, values=form))
+    except operations.AlreadyDecided as exc:
+        return render("application.html", "status", status=409, **_application_context(
+            application, errors={"form": str(exc)}))
+    application = Application.get_by_id(application.id)
+    return render("application.html", "status", **_application_context(application)) \
+        if request.headers.get("HX-Request") == "true" else \
+        redirect(url_for("applications.application", app_id=application.id), 303)
+
+
+@bp.get("/documents/<int:doc_id>")
+@login_required
+def document(doc_id):
+    """Download an uploaded document (only for those entitled to its file); audited."""
+    doc = Document.get_or_none(Document.id == doc_id)
+    if doc is None or not access.can_view_application(current_account(), doc.application):
+        abort(404)
+    with db.atomic():
+        audit.record(current_account(), "document.viewed", doc, requirement=doc.requirement,
+                     version=doc.version)
+    response = send_file(_storage().path(doc.storage_key), mimetype=doc.media_type,
+                         as_attachment=request.args.get("inline") is None,
+                         download_name=doc.filename, max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/documents/<int:doc_id>/pages/<int:page>.jpg")
+@login_required
+def preview(doc_id, page):
+    """A small image of one page of an uploaded document (for those entitled to its file)."""
+    doc = Document.get_or_none(Document.id == doc_id)
+    if doc is None or not access.can_view_application(current_account(), doc.application) \
+            or not 0 <= page < len(doc.previews or []):
+        abort(404)
+    response = send_file(_storage().path(doc.previews[page]), mimetype="image/jpeg",
+                         max_age=3600)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+INBOX_LIMIT = 50
+
+
+class InboxRow(NamedTuple):
+    url: str
+    number: str
+    code: str
+    service: str
+    step: str
+    kind: str  # step | correction
+    state: str  # overdue | near | ""
+    due: str
+
+
+@bp.get("/inbox")
+@login_required
+def inbox():
+    """Open tasks of every position the user holds today (Plh/Plt/a.n. included), most urgent
+    first.
+
+    The page officials open most, many times a day and often on slow lines: three statements
+    (the user, the positions held, the open tasks with their SOP), no model objects per row,
+    and an ETag of the page as rendered, so that a repeat visit to an unchanged inbox is
+    answered 304 with no body.
+    """
+    user = current_account()
+    held = staff.positions_today(user)
+    today = staff.today_for(user)
+    sop = request.args.get("sop", "")
+    tasks = Task.inbox_rows(user, today, sop, INBOX_LIMIT) if held else []
+    # The filter lists the SOPs with open work: the rows' own, unless the list is filtered
+    # or cut, when it takes a query of its own.
+    codes = (Task.inbox_codes(user, today) if held and (sop or len(tasks) >= INBOX_LIMIT)
+             else None)
+    now = utcnow()
+    rows = []
+    for task in tasks:
+        calendar = Agency.calendar_of(task.agency)
+        spec = SopVersion.spec_of(task.sop_id, task.sha256)
+        rows.append(InboxRow(url_for("applications.task", task_id=task.id),
+                             task.registration_number, task.code, task.title,
+                             spec.step(task.step_key).title, task.kind,
+                             due_state(task.due_at, task.clock_started_at, now),
+                             calendar.format(task.due_at) if task.due_at else ""))
+    if codes is None:
+        codes = sorted({r.code for r in rows})
+    return etag_response(render("inbox.html", "tasks", rows=rows, held=held, sop=sop,
+                                codes=codes))
+
+
+def _task_or_404(task_id) -> Task:
+    task = Task.get_or_none(Task.id == task_id)
+    if task is None or not access.can_view_application(current_account(), task.application):
+        abort(404)
+    return task
+
+
+def _task_context(task, errors=None, form=None, done=None):
+    application = task.application
+    spec = application.sop.spec
+    step = spec.step(task.step_key)
+    try:
+        operations.acting_capacity(current_account(), task, application.agency)
+        may_act = task.status == "open"
+    except PermissionDenied:
+        may_act = False
+    outcomes = engine.outcomes_for(spec, application.file_state()) if may_act else ()
+    decision = Decision.get_or_none(Decision.task == task)
+    judged = [d for d in spec.documents if d.key in (step.documents or ())
+              and d.applies(application.form_data)]
+    opening = spec.application_steps[0].key
+    replaceable = [d for d in spec.documents if task.kind == "correction"
+                   and (d.step or opening) == step.key and d.applies(application.form_data)]
+    next_task = None
+    if task.status != "open":
+        positions = [p for p, _c in staff.positions_today(current_account())]
+        next_task = Task.inbox(positions).first() if positions else None
+    return {"task": task, "application": application, "spec": spec, "step": step,
+            "may_act": may_act, "outcomes": outcomes, "decision": decision,
+            "documents": Document.latest_for(application), "judged": judged,
+            "rows": timeline(application), "errors": errors or {}, "form": form or {},
+            "calendar": application.agency.calendar(), "next_task": next_task,
+            "done": done, "Effect": Effect, "replaceable": replaceable,
+            "letters": list(application.letters.order_by(Letter.id)),
+            "fields": [f for f in spec.fields if f.key in application.form_data]}
+
+
+@bp.get("/tasks/<int:task_id>")
+@login_required
+def task(task_id):
+    """A task: the file's data and documents, its history, and the action panel."""
+    return render("task.html", "panel", **_task_context(_task_or_404(task_id)))
+
+
+@bp.post("/tasks/<int:task_id>/decide")
+@login_required
+def decide(task_id):
+    """Take one of the outcomes the SOP allows here. A task someone else already decided
+    answers with who and when, and changes nothing."""
+    task = _task_or_404(task_id)
+    form = request.form
+    verdicts = {}
+    for doc_key in form.getlist("judged"):
+        verdicts[doc_key] = {"complete": form.get(f"verdict_{doc_key}") == "complete",
+                             "note": form.get(f"verdict_note_{doc_key}", "")}
+    try:
+        record = {k[len("record_"):]: v for k, v in form.items() if k.startswith("record_")}
+        operations.decide(task.id, current_account(), form.get("outcome", ""), note=form.get("note", ""),
+                          verdicts=verdicts or None, record=record,
+                          uploads=uploads_from_request() if task.kind == "correction" else None,
+                          storage=Storage(current_config().storage_dir))
+    except PermissionDenied:
+        abort(403)
+    except operations.AlreadyDecided as exc:
+        task = Task.get_by_id(task.id)
+        return render("task.html", "panel", status=409,
+                      **_task_context(task, errors={"form": str(exc)}))
+    except ValidationError as exc:
+        return render("task.html", "panel", status=422,
+                      **_task_context(task, errors=exc.errors, form=form))
+    except OperationError as exc:
+        return render("task.html", "panel", status=409,
+                      **_task_context(task, errors={"form": str(exc)}))
+    task = Task.get_by_id(task.id)
+    if request.headers.get("HX-Request") == "true":
+        return render("task.html", "panel", **_task_context(task, done=True))
+    return redirect(url_for("applications.task", task_id=task.id, done=1), 303)
+
+
+def uploads_from_request(prefix: str = "doc_") -> dict[str, Upload]:
+    """Files of the request keyed by document key (inputs are named doc_<key>)."""
+    uploads = {}
+    for name, storage in request.files.items():
+        if name.startswith(prefix) and storage and storage.filename:
+            uploads[name[len(prefix):]] = Upload(storage.filename, storage.read(),
+                                                 storage.mimetype or "")
+    return uploads

@@ -1,0 +1,240 @@
+"""TODO docstring (portal/letters.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import TemplateError
+from peewee import JOIN
+
+import signing
+from portal.config import current_config
+from portal.core.numbering import format_number, next_value
+from portal.modules.accounts.models import Position, User, capacity_prefix
+from portal.modules.agencies.models import Agency
+from portal.modules.applications.models import Application, Decision
+from portal.modules.audit import trail as audit
+from portal.modules.letters import notify
+from portal.modules.letters.models import Letter
+from portal.modules.letters.wording import SANDBOX, date_id, letter_source, parse_wording
+from portal.modules.sops.spec import ActionKind, ActorKind, LetterSpec, SopSpec, StepSpec
+from portal.storage import Storage
+
+DEFAULT_NUMBERING = "{seq}/{letter}/{agency}/{roman_month}/{year}"
+
+
+class LetterError(Exception):
+    """A letter could not be issued; the message says why, fit to show to the official."""
+
+
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=4)
+def _dev_ca(directory: str) -> signing.DevCA:
+    return signing.DevCA.ensure(directory)
+
+
+@lru_cache(maxsize=256)
+def _pkcs12(path: str, mtime: float, passphrase: str) -> signing.SignerIdentity:
+    return signing.SignerIdentity.from_pkcs12(path, passphrase or None)
+
+
+def ca_certificate_pem() -> bytes | None:
+    """The development CA's certificate (None when signing keys come from PKCS#12 files)."""
+    if current_config().signing_p12_dir:
+        return None
+    return _dev_ca(current_config().signing_ca_dir).certificate_pem
+
+
+def _identity(user: User, position_title: str, organisation: str) -> signing.SignerIdentity:
+    """The signer's key, kept loaded between letters (loading and re-checking an RSA key at
+    every signature is most of pyHanko's default cost)."""
+    if current_config().signing_p12_dir:
+        path = Path(current_config().signing_p12_dir) / f"{user.email}.p12"
+        if not path.is_file():
+            raise signing.KeyUnavailable(f"tidak ada berkas kunci (PKCS#12) untuk {user.email}")
+        return _pkcs12(str(path), path.stat().st_mtime, current_config().signing_p12_passphrase)
+    with _lock:
+        return _dev_ca(current_config().signing_ca_dir).signer_identity(
+            key=f"user-{user.id}", name=user.name, nip=user.nip, position=position_title,
+            organisation=organisation)
+
+
+@dataclass(frozen=True)
+class _Signer:
+    user: User
+    position: Position | None
+    capacity: str
+    title: str
+
+
+def _signer(application: Application, spec: SopSpec, letter: LetterSpec, step: StepSpec,
+            decider: User, decider_position: Position | None,
+            decider_capacity: str | None) -> _Signer:
+    """Who signs: whoever decided the signer position's step in this file (Plh/Plt kept);
+    the deciding official when the letter has no separate signer."""
+    key = letter.signer or spec.step(_producing_step(spec, letter.key)).actor
+    actor = spec.actor(key)
+    if actor.kind is ActorKind.EXTERNAL:
+        actor = spec.actor(actor.recorded_by)
+    if actor.kind is not ActorKind.POSITION:
+        if decider_position is None:
+            raise LetterError(f"{letter.title}: tidak ada pejabat penanda tangan")
+        return _Signer(decider, decider_position, decider_capacity or "definitive",
+                       decider_position.title)
+    steps_of_actor = [s.key for s in spec.application_steps if s.actor == actor.key]
+    signed = (_with_people(Decision.select(Decision, User, Position))
+              .where((Decision.application == application)
+                                      & Decision.step_key.in_(steps_of_actor)
+                                      & (Decision.effect == "forward"))
+              .order_by(Decision.id.desc()).first())
+    if signed is not None:
+        return _Signer(signed.actor, signed.position, signed.capacity or "definitive",
+                       signed.position.title if signed.position_id else actor.title)
+    if decider_position is not None and decider_position.key == actor.key:
+        return _Signer(decider, decider_position, decider_capacity or "definitive",
+                       decider_position.title)
+    raise LetterError(f"{letter.title}: {actor.title} belum memutuskan berkas ini")
+
+
+def _own_title(user: User, agency: Agency, moment: dt.datetime) -> str:
+    """The definitive position an official signing a.n. (on behalf) signs under."""
+    on = agency.calendar().local(moment).date()
+    own = [p.title for p, capacity in Position.held_by(user, on)
+           if capacity == "definitive" and p.agency_id == agency.id]
+    if not own:
+        raise LetterError(f"{user.name} menandatangani a.n. tetapi tidak memegang jabatan "
+                          "definitif di instansi ini")
+    return own[0]
+
+
+def _with_people(query):
+    """Decisions with their actor and position in the same statement (no query per row)."""
+    return (query.join(User, on=(Decision.actor == User.id)).switch(Decision)
+            .join(Position, JOIN.LEFT_OUTER, on=(Decision.position == Position.id))
+            .switch(Decision))
+
+
+def _producing_step(spec: SopSpec, letter_key: str) -> str:
+    return next(s.key for s in spec.application_steps if letter_key in s.letters)
+
+
+def _paraf(application: Application, spec: SopSpec, calendar) -> tuple[signing.Paraf, ...]:
+    """The officials who initialled or approved on the way to the signature."""
+    kinds = {s.key for s in spec.application_steps
+             if s.action in (ActionKind.PARAF, ActionKind.APPROVE)}
+    rows = (_with_people(Decision.select(Decision, User, Position))
+            .where((Decision.application == application)
+                                    & Decision.step_key.in_(kinds)
+                                    & (Decision.effect == "forward"))
+            .order_by(Decision.id))
+    return tuple(signing.Paraf(position=d.position.title if d.position_id else "",
+                               name=d.actor.name, time=calendar.format(d.decided_at))
+                 for d in rows)
+
+
+def _context(application: Application, spec: SopSpec, letter: LetterSpec, number: str,
+             local_now: dt.datetime) -> dict:
+    labels = {f.key: dict(f.choices) for f in spec.fields}
+    dates = {f.key for f in spec.fields if f.type == "date"}
+    form = {k: date_id(dt.date.fromisoformat(v)) if k in dates else labels.get(k, {}).get(v, v)
+            for k, v in application.form_data.items()}
+    recorded: dict[str, str] = {}
+    for decision in Decision.history(application):
+        recorded.update((decision.data or {}).get("record", {}))
+    return {"applicant": {"name": application.applicant.name},
+            "form": form, "recorded": recorded,
+            "agency": {"name": application.agency.name, "city": application.agency.city},
+            "application": {"registration_number": application.registration_number},
+            "service": spec.title, "letter": {"title": letter.title, "key": letter.key},
+            "number": number, "date": date_id(local_now.date())}
+
+
+def issue_letters(application: Application, spec: SopSpec, step: StepSpec, decider: User,
+                  position: Position | None, capacity: str | None,
+                  now: dt.datetime) -> list[Letter]:
+    """Number, render, sign and store every letter issued at this step; inside the caller's
+    transaction. Raises LetterError with the reason when one cannot be issued."""
+    issued = []
+    for letter_spec in spec.letters_issued_at(step.key):
+        exists = Letter.get_or_none((Letter.application == application)
+                                    & (Letter.letter_key == letter_spec.key)
+                                    & (Letter.status == "valid"))
+        if exists is not None:
+            continue  # a file that came back through this step keeps its letter
+        issued.append(_issue_one(application, spec, letter_spec, step, decider, position,
+                                 capacity, now))
+    return issued
+
+
+def _issue_one(application, spec, letter_spec, step, decider, position, capacity, now,
+               replaces: Letter | None = None) -> Letter:
+    agency = application.agency
+    calendar = agency.calendar()
+    local_now = calendar.local(now)
+    signer = _signer(application, spec, letter_spec, step, decider, position, capacity)
+    # Letters whose numbers share a format share its series, as an agency's agenda does:
+    # two kinds of letter can never be given the same number.
+    fmt = (letter_spec.numbering or DEFAULT_NUMBERING).replace("{letter}",
+                                                               letter_spec.key.upper())
+    series = f"letter:{fmt}"
+    seq = next_value(agency.code, series, local_now.year)
+    number = format_number(fmt, seq, local_now, agency.code.upper())
+    token = secrets.token_urlsafe(24)  # 192 random bits
+    url = current_config().url(f"/v/{token}")
+    try:
+        headers, body = parse_wording(SANDBOX.from_string(
+            letter_source(agency, spec.code, letter_spec.key)).render(
+            _context(application, spec, letter_spec, number, local_now)))
+    except TemplateError as exc:
+        raise LetterError(f"{letter_spec.title}: templat surat tidak dapat dipakai: {exc}") \
+            from None
+    prefix, own_title = capacity_prefix(signer.capacity), signer.title
+    if signer.capacity == "an":  # "a.n. Kepala Dinas" above the signer's own title
+        prefix, own_title = f"a.n. {signer.title}", _own_title(signer.user, agency, local_now)
+    content = signing.LetterContent(
+        letterhead=tuple(agency.letterhead[:4]) or (agency.name,),
+        number=number,
+        place_date=f"{agency.city or agency.name}, {date_id(local_now.date())}",
+        title=headers.get("title", ""), subject=headers.get("subject", ""),
+        addressee=tuple(p.strip() for p in headers.get("addressee", "").split("|") if p.strip()),
+        body=body,
+        signature=signing.SignatureBlock(position=own_title, name=signer.user.name,
+                                         nip=signer.user.nip, capacity=prefix),
+        paraf=_paraf(application, spec, calendar),
+        footer_note=f"Dokumen ini ditandatangani secara elektronik. Periksa keasliannya di {url}")
+    try:
+        rendered = signing.render_letter(content)
+        identity = _identity(signer.user, own_title, agency.name)
+        pdf = signing.sign_letter(
+            rendered.pdf, identity, rendered.signature_box, qr_url=url,
+            stamp_lines=signing.stamp_lines(signer.user.name, local_now, calendar.zone_label),
+            signing_time=now, certify=True, timestamper_url=current_config().signing_tsa_url or None)
+    except (signing.SigningError, ValueError) as exc:
+        raise LetterError(f"{letter_spec.title} gagal ditandatangani: {exc}") from None
+    storage_key, digest = Storage(current_config().storage_dir).put(pdf)
+    letter = Letter.create(
+        application=application, agency=agency, letter_key=letter_spec.key,
+        title=letter_spec.title, number=number, series=series, seq=seq, year=local_now.year,
+        token=token, storage_key=storage_key, sha256=digest, size=len(pdf),
+        signer=signer.user, signer_position=signer.position, capacity=signer.capacity,
+        signer_name=signer.user.name, signer_nip=signer.user.nip or "",
+        signer_title=own_title, issued_at=now,
+        # An internal letter (opened by an official) is not issued to a person.
+        holder_name=(application.applicant.name
+                     if spec.initiator.kind is ActorKind.APPLICANT else ""))
+    audit.record(decider, "letter.issued", letter, number=number, sha256=digest,
+                 letter=letter_spec.key, signer=signer.user.id)
+    notify.letter_issued(letter, letter_spec.notice)
+    if replaces is not None:
+        replaces.status, replaces.replaced_by = "replaced", letter
+        replaces.revoked_at = now
+        replaces.save()
+    return letter
+

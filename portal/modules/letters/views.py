@@ -1,0 +1,208 @@
+"""Letters: public verification (/v/<token>), downloads, the register, and the agency's letter wording."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict, deque
+
+from flask import Blueprint, Response, abort, current_app, redirect, request, send_file, url_for
+from flask_login import current_user, login_required
+
+from portal.config import current_config
+from portal.core.db import db
+from portal.core.errors import ValidationError
+from portal.core.web import current_account, render
+from portal.modules.accounts.guards import admin_required, administered_agency
+from portal.modules.applications import access
+from portal.modules.applications.models import Decision
+from portal.modules.audit import trail as audit
+from portal.modules.letters import issuance, operations, verification, wording
+from portal.modules.letters.models import Letter
+from portal.storage import Storage
+
+bp = Blueprint("letters", __name__)
+
+
+
+
+
+@bp.get("/admin/letter-templates")
+@admin_required
+def letter_templates():
+    """The wording of every letter the agency's SOPs issue: shipped or the agency's own."""
+    return render("admin/letter_templates.html",
+                  rows=wording.letter_templates(administered_agency()))
+
+
+@bp.route("/admin/letter-templates/<sop_code>/<letter_key>", methods=["GET", "POST"])
+@admin_required
+def letter_template(sop_code, letter_key):
+    """Edit one letter's wording (checked in the sandbox before it is stored)."""
+    from portal.modules.letters.wording import letter_source
+
+    agency = administered_agency()
+    spec, letter = wording._agency_letter(agency, sop_code, letter_key)
+    errors, source = {}, None
+    if request.method == "POST":
+        source = request.form.get("source", "")
+        try:
+            if request.form.get("action") == "reset":
+                wording.reset_letter_template(current_account(), sop_code, letter_key)
+            else:
+                wording.save_letter_template(current_account(), sop_code, letter_key, source)
+        except ValidationError as exc:
+            errors = exc.errors
+        else:
+            return redirect(url_for("letters.letter_template", sop_code=sop_code,
+                                    letter_key=letter_key, saved=1), 303)
+    return render("admin/letter_template.html", status=422 if errors else 200, spec=spec,
+                  letter=letter, errors=errors, saved=request.args.get("saved"),
+                  source=source if source is not None else letter_source(agency, sop_code,
+                                                                         letter_key))
+
+
+MAX_PRESENTED = 20 * 1024 * 1024
+
+
+class _RateLimit:
+    """A sliding window per client address, per process (enough to stop a scraper of
+    tokens; a shared limit across hosts belongs in the reverse proxy)."""
+
+    def __init__(self, limit: int, seconds: float):
+        self.limit, self.seconds = limit, seconds
+        self.hits: dict[str, deque] = defaultdict(deque)
+        self.lock = threading.Lock()
+
+    def allow(self, key: str) -> bool:
+        now = time.monotonic()
+        with self.lock:
+            hits = self.hits[key]
+            while hits and hits[0] <= now - self.seconds:
+                hits.popleft()
+            if len(hits) >= self.limit:
+                return False
+            hits.append(now)
+            if len(self.hits) > 10000:  # forget idle clients
+                for other in [k for k, v in self.hits.items() if not v]:
+                    del self.hits[other]
+            return True
+
+
+def _limit(kind: str) -> _RateLimit:
+    """The app's limiter for page views or file checks (kept with the app, not the module)."""
+    limits = current_app.extensions.setdefault("verification_limits", {
+        "view": _RateLimit(60, 60), "check": _RateLimit(10, 60)})
+    return limits[kind]
+
+
+def _no_store(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/v/<token>", methods=["GET", "POST"])
+def verify(token):
+    """Is this letter genuine, unaltered and still valid? No account, no JavaScript."""
+    limiter = _limit("check" if request.method == "POST" else "view")
+    if not limiter.allow(request.remote_addr or "?"):
+        return _no_store(render("error.html", status=429, code=429,
+                                message="Terlalu banyak pemeriksaan. Coba lagi sebentar lagi."))
+    letter = Letter.by_token(token)
+    if letter is None:
+        return _no_store(render("verify.html", status=404, letter=None, verdict=None))
+    verdict, error = None, None
+    if request.method == "POST":
+        upload = request.files.get("file")
+        data = upload.read(MAX_PRESENTED + 1) if upload else b""
+        if not data:
+            error = "Pilih berkas PDF surat yang ingin diperiksa."
+        elif len(data) > MAX_PRESENTED:
+            error = "Berkas terlalu besar (maksimal 20 MB)."
+        else:
+            verdict = verification.verify_presented(letter, data)
+    with db.atomic():
+        audit.record(None, "letter.verified" if verdict else "letter.viewed_public", letter,
+                     presented=bool(verdict), exact=bool(verdict and verdict.exact))
+    calendar = letter.agency.calendar()
+    return _no_store(render("verify.html", "result", status=422 if error else 200,
+                            letter=letter, verdict=verdict, error=error, calendar=calendar,
+                            holder=wording.mask_name(letter.holder_name),
+                            replacement=letter.replaced_by, dev_ca=not current_config().signing_p12_dir))
+
+
+@bp.get("/ca.pem")
+def ca_certificate():
+    """The development CA certificate, for checking letters with other tools."""
+    pem = issuance.ca_certificate_pem()
+    if pem is None:
+        abort(404)
+    return Response(pem, mimetype="application/x-pem-file",
+                    headers={"Content-Disposition": "attachment; filename=absah-dev-ca.pem"})
+
+
+def _entitled(letter_id) -> Letter:
+    letter = Letter.get_or_none(Letter.id == letter_id)
+    if letter is None or not access.can_view_application(current_user._get_current_object(),
+                                                         letter.application):
+        abort(404)
+    return letter
+
+
+@bp.get("/letters/<int:letter_id>.pdf")
+@login_required
+def download(letter_id):
+    """The signed PDF, for the applicant to download and officials to print."""
+    letter = _entitled(letter_id)
+    with db.atomic():
+        audit.record(current_user._get_current_object(), "letter.downloaded", letter)
+    response = send_file(Storage(current_config().storage_dir).path(letter.storage_key),
+                         mimetype="application/pdf", as_attachment=True,
+                         download_name=f"{letter.number.replace('/', '-')}.pdf", max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/letters")
+@login_required
+def register():
+    """The agency's register of letters issued (and handed over), for its administrator."""
+    user = current_user._get_current_object()
+    if not user.is_agency_admin or not user.agency_id:
+        abort(403)
+    rows = list(Letter.select().where(Letter.agency == user.agency)
+                .order_by(Letter.issued_at.desc()).limit(500))
+    handovers = {}
+    for decision in Decision.select().where(
+            Decision.application.in_([r.application_id for r in rows] or [0])):
+        record = (decision.data or {}).get("record")
+        if record and "collected_by" in record:
+            handovers[decision.application_id] = (record, decision)
+    return render("letters.html", rows=rows, handovers=handovers,
+                  calendar=user.agency.calendar())
+
+
+@bp.route("/letters/<int:letter_id>", methods=["GET", "POST"])
+@login_required
+def detail(letter_id):
+    """One letter; its agency's administrator may revoke or replace it with a reason."""
+    letter = _entitled(letter_id)
+    user = current_user._get_current_object()
+    may_revoke = user.is_agency_admin and user.agency_id == letter.agency_id
+    errors = {}
+    if request.method == "POST":
+        if not may_revoke:
+            abort(403)
+        try:
+            letter = operations.revoke_letter(user, letter, request.form.get("reason", ""),
+                                           replace=request.form.get("action") == "replace")
+        except ValidationError as exc:
+            errors = exc.errors
+        except issuance.LetterError as exc:
+            errors = {"reason": str(exc)}
+        else:
+            return redirect(url_for("letters.detail", letter_id=letter.id), 303)
+    return render("letter.html", "panel", status=422 if errors else 200, letter=letter,
+                  may_revoke=may_revoke, errors=errors, calendar=letter.agency.calendar(),
+                  form=request.form)
+
