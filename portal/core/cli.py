@@ -1,4 +1,4 @@
-"""TODO docstring (portal/cli.py)."""
+"""`flask db`: apply and list the numbered migrations."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""TODO docstring (portal/administration.py)."""
+"""Parsing of what people type into forms, shared by the domains' operations."""
 
 from __future__ import annotations
 

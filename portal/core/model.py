@@ -1,4 +1,5 @@
-"""TODO docstring (portal/models.py)."""
+"""The base model and the column types every domain's models use: times stored in UTC,
+JSON in a text column."""
 
 from __future__ import annotations
 

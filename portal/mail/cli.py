@@ -1,4 +1,4 @@
-"""TODO docstring (portal/cli.py)."""
+"""`flask outbox send`: deliver pending e-mails once, or keep running as a worker."""
 
 from __future__ import annotations
 

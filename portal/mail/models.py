@@ -1,4 +1,4 @@
-"""TODO docstring (portal/models.py)."""
+"""The outbox table: e-mails waiting, sent or failed for good."""
 
 from __future__ import annotations
 

@@ -18,6 +18,7 @@ from peewee import JOIN, IntegrityError
 from portal.config import current_config
 from portal.core.db import db
 from portal.core.errors import NotFound, OperationError
+from portal.core.i18n import lazy_gettext as _l
 from portal.core.model import utcnow
 from portal.core.paths import TEMPLATES_DIR
 from portal.mail import outbox
@@ -216,9 +217,9 @@ def resend_message(actor: User, message_id: int) -> OutboxMessage:
     with db.atomic():
         message = agency_messages(agency).where(OutboxMessage.id == message_id).first()
         if message is None:
-            raise NotFound("Pesan tidak ditemukan.")
+            raise NotFound(_l("Pesan tidak ditemukan."))
         if message.status not in ("failed", "pending"):
-            raise OperationError("Pesan ini sudah terkirim atau sedang dikirim. Muat ulang "
-                                 "halaman.")
+            raise OperationError(_l("Pesan ini sudah terkirim atau sedang dikirim. Muat ulang "
+                                    "halaman."))
         return outbox.resend(message, actor)  # records its own audit event
 

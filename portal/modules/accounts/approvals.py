@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from portal.core.db import db
 from portal.core.errors import NotFound, OperationError, PermissionDenied, ValidationError
+from portal.core.i18n import lazy_gettext as _l
 from portal.core.model import utcnow
 from portal.modules.accounts import notify
 from portal.modules.accounts.models import AccountApproval, Assignment, Position, User
@@ -80,16 +81,16 @@ def decide_approval(approver: User, approval: AccountApproval, approve: bool,
     """Approve or decline an account for an agency; the applicant is told."""
     with db.atomic():
         if approver.id not in {u.id for u in approvers(approval.agency)}:
-            raise PermissionDenied("Anda tidak berwenang menyetujui akun untuk instansi ini.")
+            raise PermissionDenied(_l("Anda tidak berwenang menyetujui akun untuk instansi ini."))
         if not approve and not (reason or "").strip():
-            raise ValidationError({"reason": "Sebutkan alasan penolakan."})
+            raise ValidationError({"reason": _l("Sebutkan alasan penolakan.")})
         taken = (AccountApproval.update(status="approved" if approve else "declined",
                                         decided_at=utcnow(), decided_by=approver,
                                         reason=(reason or "").strip())
                  .where((AccountApproval.id == approval.id)
                         & (AccountApproval.status == "pending")).execute())
         if taken != 1:  # decided by someone else in the meantime, or not pending
-            raise OperationError("Permintaan ini sudah diputuskan; muat ulang halaman.")
+            raise OperationError(_l("Permintaan ini sudah diputuskan. Muat ulang halaman."))
         approval = AccountApproval.get_by_id(approval.id)
         audit.record(approver, f"account.{approval.status}", approval,
                      agency=approval.agency.code)
@@ -105,7 +106,7 @@ def needs_approval(spec: SopSpec, agency: Agency) -> bool:
 def approval_agency(actor: User | None) -> Agency:
     """The agency whose accounts the actor approves: an admin, or an activating position."""
     if not may_approve(actor):
-        raise PermissionDenied("Anda tidak berwenang menyetujui akun untuk instansi ini.")
+        raise PermissionDenied(_l("Anda tidak berwenang menyetujui akun untuk instansi ini."))
     return actor.agency
 
 
@@ -123,12 +124,12 @@ def decide_account(actor: User, approval_id: int, decision: str,
     """Approve or decline a pending account of the actor's agency; the applicant is told."""
     agency = approval_agency(actor)
     if decision not in ("approve", "decline"):
-        raise ValidationError({"decision": "Pilih setujui atau tolak."})
+        raise ValidationError({"decision": _l("Pilih setujui atau tolak.")})
     with db.atomic():
         approval = AccountApproval.get_or_none(AccountApproval.id == approval_id)
         if approval is None or approval.agency_id != agency.id:
-            raise NotFound("Permintaan persetujuan tidak ditemukan.")
+            raise NotFound(_l("Permintaan persetujuan tidak ditemukan."))
         if approval.status != "pending":
-            raise OperationError("Permintaan ini sudah diputuskan. Muat ulang halaman.")
+            raise OperationError(_l("Permintaan ini sudah diputuskan. Muat ulang halaman."))
         return decide_approval(actor, approval, decision == "approve", reason)
 

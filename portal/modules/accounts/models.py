@@ -1,4 +1,7 @@
-"""TODO docstring (portal/models.py)."""
+"""Accounts and positions: users, the positions (jabatan) of agencies, who holds them
+when (definitive, Plh/Plt, a.n.), agencies' approval of accounts, failed logins.
+
+The schema is created only by the numbered migrations in migrations/."""
 
 from __future__ import annotations
 

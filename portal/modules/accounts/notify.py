@@ -1,4 +1,4 @@
-"""TODO docstring (portal/notify.py)."""
+"""E-mails about accounts: confirmation link, password reset, approval asked and decided."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""TODO docstring (portal/operations.py)."""
+"""What a person does with their own account: register, confirm the e-mail, choose
+the language, reset the password. One transaction each, with an audit event."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from peewee import IntegrityError
 from portal.config import current_config
 from portal.core.db import db
 from portal.core.errors import ValidationError
+from portal.core.forms import NAME_MAX
+from portal.core.i18n import lazy_gettext as _l
 from portal.core.model import utcnow
 from portal.modules.accounts import notify
 from portal.modules.accounts.models import User
-from portal.modules.accounts.policy import EMAIL_PATTERN
+from portal.modules.accounts.policy import EMAIL_PATTERN, MIN_PASSWORD
 from portal.modules.audit import trail as audit
 
 
@@ -21,23 +24,23 @@ def register_applicant(email: str, name: str, password: str, phone: str | None =
     email = (email or "").strip().lower()
     errors = {}
     if not EMAIL_PATTERN.match(email):
-        errors["email"] = "Alamat e-mail tidak valid."
+        errors["email"] = _l("Alamat e-mail tidak valid.")
     if not (name or "").strip():
-        errors["name"] = "Nama wajib diisi."
-    elif len(name.strip()) > 200:
-        errors["name"] = "Nama terlalu panjang (maksimal 200 karakter)."
-    if len(password or "") < 10:
-        errors["password"] = "Kata sandi minimal 10 karakter."
+        errors["name"] = _l("Nama wajib diisi.")
+    elif len(name.strip()) > NAME_MAX:
+        errors["name"] = _l("Nama terlalu panjang (maksimal %(n)s karakter).", n=NAME_MAX)
+    if len(password or "") < MIN_PASSWORD:
+        errors["password"] = _l("Kata sandi minimal %(n)s karakter.", n=MIN_PASSWORD)
     if errors:
         raise ValidationError(errors)
     with db.atomic():
         if User.by_email(email):
-            raise ValidationError({"email": "Alamat e-mail ini sudah terdaftar."})
+            raise ValidationError({"email": _l("Alamat e-mail ini sudah terdaftar.")})
         try:
             user = User.create(email=email, name=name.strip(), phone=phone, language=language,
                                password_hash=current_config().hash_password(password))
         except IntegrityError:
-            raise ValidationError({"email": "Alamat e-mail ini sudah terdaftar."}) from None
+            raise ValidationError({"email": _l("Alamat e-mail ini sudah terdaftar.")}) from None
         audit.record(user, "account.registered", user)
         notify.account_verify(user)
     return user
@@ -77,8 +80,9 @@ def request_password_reset(email: str) -> None:
 
 def reset_password(user: User, password: str) -> User:
     """Set a new password (the reset link stops working, other sessions end)."""
-    if len(password or "") < 10:
-        raise ValidationError({"password": "Kata sandi minimal 10 karakter."})
+    if len(password or "") < MIN_PASSWORD:
+        raise ValidationError({"password": _l("Kata sandi minimal %(n)s karakter.",
+                                              n=MIN_PASSWORD)})
     with db.atomic():
         user.password_hash = current_config().hash_password(password)
         user.rotate_nonce()  # other sessions end; this reset link is spent

@@ -1,4 +1,4 @@
-"""TODO docstring (portal/operations.py, portal/administration.py)."""
+"""The one place for what makes an e-mail address, a password and a name acceptable."""
 
 from __future__ import annotations
 

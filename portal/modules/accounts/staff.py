@@ -1,4 +1,7 @@
-"""TODO docstring (portal/administration.py, portal/access.py)."""
+"""The administrator's operations on the agency's staff: officials, positions, and who
+holds which position when (definitive, Plh/Plt, a.n.). An administrator acts on their own
+agency only; anything of another agency is "not found". Also: the positions a user
+holds today, and today's date where the user works."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from portal.config import current_config
 from portal.core.db import db
 from portal.core.errors import NotFound, OperationError, PermissionDenied, ValidationError
 from portal.core.forms import NAME_MAX, int_or_none, iso_date, parse_date
+from portal.core.i18n import lazy_gettext as _l
 from portal.core.model import utcnow
 from portal.modules.accounts.models import Assignment, Position, User
 from portal.modules.accounts.policy import EMAIL_PATTERN, MIN_PASSWORD
@@ -32,7 +36,7 @@ _POSITION_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 def admin_agency(actor: User | None) -> Agency:
     """The agency the actor administers; PermissionDenied for anyone else."""
     if actor is None or not actor.active or not actor.is_agency_admin or not actor.agency_id:
-        raise PermissionDenied("Halaman ini hanya untuk admin instansi.")
+        raise PermissionDenied(_l("Halaman ini hanya untuk admin instansi."))
     return actor.agency
 
 
@@ -74,18 +78,18 @@ def create_official(actor: User, email: str, name: str, nip: str = "",
     nip = " ".join((nip or "").split())
     errors = {}
     if not EMAIL_PATTERN.match(email) or len(email) > 254:
-        errors["email"] = "Alamat e-mail tidak valid."
+        errors["email"] = _l("Alamat e-mail tidak valid.")
     if not name:
-        errors["name"] = "Nama wajib diisi."
+        errors["name"] = _l("Nama wajib diisi.")
     elif len(name) > NAME_MAX:
-        errors["name"] = f"Nama terlalu panjang (maksimal {NAME_MAX} karakter)."
+        errors["name"] = _l("Nama terlalu panjang (maksimal %(n)s karakter).", n=NAME_MAX)
     if nip and (not nip.replace(" ", "").isdigit() or len(nip.replace(" ", "")) != 18):
-        errors["nip"] = "NIP terdiri atas 18 angka."
+        errors["nip"] = _l("NIP terdiri atas 18 angka.")
     if len(password or "") < MIN_PASSWORD:
-        errors["password"] = f"Kata sandi minimal {MIN_PASSWORD} karakter."
+        errors["password"] = _l("Kata sandi minimal %(n)s karakter.", n=MIN_PASSWORD)
     if errors:
         raise ValidationError(errors)
-    taken = ValidationError({"email": "Alamat e-mail ini sudah terdaftar."})
+    taken = ValidationError({"email": _l("Alamat e-mail ini sudah terdaftar.")})
     with db.atomic():
         if User.by_email(email):
             raise taken
@@ -108,15 +112,17 @@ def create_position(actor: User, key: str, title: str) -> Position:
     title = (title or "").strip()
     errors = {}
     if not _POSITION_KEY.match(key):
-        errors["key"] = ("Kunci hanya huruf, angka dan garis bawah (_), diawali huruf, "
-                         "maksimal 64 karakter.")
+        errors["key"] = _l("Kunci hanya huruf, angka dan garis bawah (_), diawali huruf, "
+                           "maksimal 64 karakter.")
     if not title:
-        errors["title"] = "Nama jabatan wajib diisi."
+        errors["title"] = _l("Nama jabatan wajib diisi.")
     elif len(title) > NAME_MAX:
-        errors["title"] = f"Nama jabatan terlalu panjang (maksimal {NAME_MAX} karakter)."
+        errors["title"] = _l("Nama jabatan terlalu panjang (maksimal %(n)s karakter).",
+                             n=NAME_MAX)
     if errors:
         raise ValidationError(errors)
-    taken = ValidationError({"key": "Kunci ini sudah dipakai jabatan lain di instansi ini."})
+    taken = ValidationError({"key": _l("Kunci ini sudah dipakai jabatan lain di "
+                                        "instansi ini.")})
     with db.atomic():
         if Position.select().where((Position.agency == agency) & (Position.key == key)).exists():
             raise taken
@@ -132,18 +138,18 @@ def create_position(actor: User, key: str, title: str) -> Position:
 def _assign(actor: User, user_id, position_id, capacity: str, starts_on, ends_on,
             dates_required: bool) -> Assignment:
     agency = admin_agency(actor)
-    errors: dict[str, str] = {}
+    errors: dict[str, object] = {}
     user = User.get_or_none((User.id == int_or_none(user_id)) & (User.agency == agency))
     if user is None:
-        errors["user"] = "Pilih pejabat instansi ini."
+        errors["user"] = _l("Pilih pejabat instansi ini.")
     elif not user.active:
-        errors["user"] = "Akun ini tidak aktif."
+        errors["user"] = _l("Akun ini tidak aktif.")
     position = Position.get_or_none((Position.id == int_or_none(position_id))
                                     & (Position.agency == agency))
     if position is None:
-        errors["position"] = "Pilih jabatan instansi ini."
+        errors["position"] = _l("Pilih jabatan instansi ini.")
     if capacity not in Assignment.CAPACITIES:
-        errors["capacity"] = "Pilih Plh, Plt atau a.n."
+        errors["capacity"] = _l("Pilih Plh, Plt atau a.n.")
     start = parse_date(starts_on, "starts_on", errors, dates_required)
     end = parse_date(ends_on, "ends_on", errors, dates_required)
     now = agency.today()
@@ -151,9 +157,9 @@ def _assign(actor: User, user_id, position_id, capacity: str, starts_on, ends_on
         start = now
     if end is not None and "ends_on" not in errors:
         if start is not None and end < start:
-            errors["ends_on"] = "Tanggal selesai tidak boleh sebelum tanggal mulai."
+            errors["ends_on"] = _l("Tanggal selesai tidak boleh sebelum tanggal mulai.")
         elif end < now:
-            errors["ends_on"] = "Tanggal selesai sudah lewat."
+            errors["ends_on"] = _l("Tanggal selesai sudah lewat.")
     if errors:
         raise ValidationError(errors)
     with db.atomic():
@@ -163,8 +169,8 @@ def _assign(actor: User, user_id, position_id, capacity: str, starts_on, ends_on
             & (Assignment.starts_on.is_null() | (Assignment.starts_on <= (end or dt.date.max)))
             & (Assignment.ends_on.is_null() | (Assignment.ends_on >= start))).first()
         if overlap is not None:
-            raise ValidationError({"user": f"{user.name} sudah memegang jabatan ini pada "
-                                           "rentang tanggal tersebut."})
+            raise ValidationError({"user": _l("%(name)s sudah memegang jabatan ini pada "
+                                              "rentang tanggal tersebut.", name=user.name)})
         assignment = Assignment.create(user=user, position=position, capacity=capacity,
                                        starts_on=start, ends_on=end)
         audit.record(actor, "assignment.created", assignment, user=user.email,
@@ -186,13 +192,14 @@ def assign_acting(actor: User, user_id, position_id, capacity: str, starts_on,
     letters they sign print it under "a.n. <position>"."""
     agency = admin_agency(actor)
     if capacity not in ACTING:
-        raise ValidationError({"capacity": "Pilih Plh, Plt atau a.n."})
+        raise ValidationError({"capacity": _l("Pilih Plh, Plt atau a.n.")})
     if capacity == "an":
         holder = User.get_or_none((User.id == int_or_none(user_id)) & (User.agency == agency))
         if holder is not None and not any(c == "definitive" for _p, c in
                                           Position.held_by(holder, agency.today())):
-            raise ValidationError({"user": f"{holder.name} belum memegang jabatan definitif: "
-                                           "a.n. ditandatangani dengan jabatannya sendiri."})
+            raise ValidationError({"user": _l("%(name)s belum memegang jabatan definitif: "
+                                              "a.n. ditandatangani dengan jabatannya sendiri.",
+                                              name=holder.name)})
     return _assign(actor, user_id, position_id, capacity, starts_on, ends_on,
                    dates_required=True)
 
@@ -205,10 +212,10 @@ def end_assignment(actor: User, assignment_id: int) -> Assignment:
                       .where((Assignment.id == assignment_id) & (Position.agency == agency))
                       .first())
         if assignment is None:
-            raise NotFound("Penugasan tidak ditemukan.")
+            raise NotFound(_l("Penugasan tidak ditemukan."))
         now = agency.today()
         if assignment.ends_on is not None and assignment.ends_on < now:
-            raise OperationError("Penugasan ini sudah berakhir. Muat ulang halaman.")
+            raise OperationError(_l("Penugasan ini sudah berakhir. Muat ulang halaman."))
         # Date ranges include both ends, so "ended today" means it last held yesterday.
         # A future assignment ended this way never starts (its range is empty).
         previous = assignment.ends_on

@@ -5,6 +5,7 @@ from __future__ import annotations
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from portal.config import current_config
+from portal.core.i18n import lazy_gettext as _l
 from portal.modules.accounts.models import User
 
 __all__ = ["TokenError", "make_token", "read_token"]
@@ -32,12 +33,12 @@ def read_token(token: str, purpose: str) -> User:
     try:
         data = _serializer(purpose).loads(token, max_age=MAX_AGE[purpose])
     except SignatureExpired:
-        raise TokenError("Tautan sudah kedaluwarsa. Minta tautan baru.") from None
+        raise TokenError(_l("Tautan sudah kedaluwarsa. Minta tautan baru.")) from None
     except BadSignature:
-        raise TokenError("Tautan tidak valid.") from None
+        raise TokenError(_l("Tautan tidak valid.")) from None
     user = User.get_or_none(User.id == data.get("u"))
     bind = None if user is None else (
         user.session_nonce if purpose == "reset" else user.email)
     if user is None or data.get("b") != bind:
-        raise TokenError("Tautan tidak berlaku lagi.")
+        raise TokenError(_l("Tautan tidak berlaku lagi."))
     return user

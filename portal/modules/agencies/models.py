@@ -1,4 +1,4 @@
-"""TODO docstring (portal/models.py)."""
+"""Agencies (instansi) and their own days off. The schema is created only by migrations."""
 
 from __future__ import annotations
 

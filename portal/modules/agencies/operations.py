@@ -1,4 +1,4 @@
-"""TODO docstring (portal/administration.py)."""
+"""The administrator's operations on the agency's days off (the SLA clock stops on them)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from peewee import IntegrityError
 from portal.core.db import db
 from portal.core.errors import NotFound, ValidationError
 from portal.core.forms import NAME_MAX, iso_date, parse_date
+from portal.core.i18n import lazy_gettext as _l
 from portal.modules.accounts.models import User
 from portal.modules.accounts.staff import admin_agency
 from portal.modules.agencies.models import Agency, DayOff
@@ -21,16 +22,16 @@ def days_off(agency: Agency) -> list[DayOff]:
 def add_day_off(actor: User, day, name: str) -> DayOff:
     """Close the agency on a date (cuti bersama, a local holiday): no working time counts."""
     agency = admin_agency(actor)
-    errors: dict[str, str] = {}
+    errors: dict[str, object] = {}
     date = parse_date(day, "day", errors, required=True)
     name = (name or "").strip()
     if not name:
-        errors["name"] = "Keterangan wajib diisi (mis. Cuti bersama Idulfitri)."
+        errors["name"] = _l("Keterangan wajib diisi (mis. Cuti bersama Idulfitri).")
     elif len(name) > NAME_MAX:
-        errors["name"] = f"Keterangan terlalu panjang (maksimal {NAME_MAX} karakter)."
+        errors["name"] = _l("Keterangan terlalu panjang (maksimal %(n)s karakter).", n=NAME_MAX)
     if errors:
         raise ValidationError(errors)
-    taken = ValidationError({"day": "Tanggal ini sudah tercatat sebagai hari libur."})
+    taken = ValidationError({"day": _l("Tanggal ini sudah tercatat sebagai hari libur.")})
     with db.atomic():
         if DayOff.select().where((DayOff.agency == agency) & (DayOff.day == date)).exists():
             raise taken
@@ -50,7 +51,7 @@ def remove_day_off(actor: User, day_off_id: int) -> None:
     with db.atomic():
         day_off = DayOff.get_or_none((DayOff.id == day_off_id) & (DayOff.agency == agency))
         if day_off is None:
-            raise NotFound("Hari libur tidak ditemukan.")
+            raise NotFound(_l("Hari libur tidak ditemukan."))
         audit.record(actor, "day_off.removed", day_off, agency=agency.code,
                      day=iso_date(day_off.day), name=day_off.name)
         day_off.delete_instance()

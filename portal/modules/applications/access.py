@@ -1,4 +1,5 @@
-"""TODO docstring (portal/access.py)."""
+"""Who may see a file: the applicant, officials whose positions act in its SOP, and its
+agency's administrators. One place for the rule."""
 
 from __future__ import annotations
 

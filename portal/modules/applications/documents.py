@@ -1,4 +1,5 @@
-"""TODO docstring (portal/operations.py)."""
+"""Documents of a file: which the SOP asks for at a step, screening uploads (size, real
+type), storing them with previews, and which were judged incomplete at the last return."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from portal.core.errors import ValidationError
+from portal.core.i18n import lazy_gettext as _l
 from portal.modules.accounts.models import User
 from portal.modules.applications.models import Application, Decision, Document
 from portal.modules.applications.previews import make_previews
@@ -37,14 +39,11 @@ def screen_uploads(spec: SopSpec, uploads: Mapping[str, Upload]):
         if not upload.data:
             continue
         doc = known.get(key)
-        if doc is None:
-            errors[key] = "Dokumen ini tidak diminta."
-        elif len(upload.data) > doc.max_size_mb * 1024 * 1024:
-            errors[key] = f"{doc.label} melebihi {doc.max_size_mb} MB."
-        elif sniff(upload.data, doc.media_types) is None:
-            errors[key] = f"{doc.label} harus berupa berkas {', '.join(doc.media).upper()}."
-        else:
+        problem = _l("Dokumen ini tidak diminta.") if doc is None else upload_problem(doc, upload)
+        if problem is None:
             good[key] = upload
+        else:
+            errors[key] = problem
     return good, errors
 
 
@@ -67,31 +66,44 @@ def sniff(data: bytes, allowed: tuple[str, ...]) -> str | None:
     return None
 
 
-def documents_at_step(spec: SopSpec, step: StepSpec, form) -> list[DocumentSpec]:
+def documents_at_step(spec: SopSpec, step_key: str, form) -> list[DocumentSpec]:
+    """The documents uploaded at a step that apply to the form's answers (a document
+    without a step is uploaded when the file is opened)."""
     opening = spec.application_steps[0].key
     return [d for d in spec.documents
-            if (d.step or opening) == step.key and d.applies(form)]
+            if (d.step or opening) == step_key and d.applies(form)]
+
+
+def upload_problem(doc: DocumentSpec, upload: Upload):
+    """Why an uploaded file cannot serve as this document (too large, not really of an
+    allowed type), or None."""
+    if len(upload.data) > doc.max_size_mb * 1024 * 1024:
+        return _l("%(label)s melebihi %(size)s MB.", label=doc.label, size=doc.max_size_mb)
+    if sniff(upload.data, doc.media_types) is None:
+        return _l("%(label)s harus berupa berkas %(types)s.", label=doc.label,
+                  types=", ".join(doc.media).upper())
+    return None
 
 
 def check_uploads(spec: SopSpec, step: StepSpec, form, uploads: Mapping[str, Upload],
                    existing: Mapping[str, Document], must_replace=frozenset()) -> None:
-    errors: dict[str, str] = {}
-    wanted = {d.key: d for d in documents_at_step(spec, step, form)}
+    errors: dict[str, object] = {}
+    wanted = {d.key: d for d in documents_at_step(spec, step.key, form)}
     for key in uploads:
         if key not in wanted:
-            errors[key] = "Dokumen ini tidak diminta pada langkah ini."
+            errors[key] = _l("Dokumen ini tidak diminta pada langkah ini.")
     for key, doc in wanted.items():
         upload = uploads.get(key)
         if upload is None or not upload.data:
             if doc.required and key not in existing:
-                errors[key] = f"{doc.label} wajib diunggah."
+                errors[key] = _l("%(label)s wajib diunggah.", label=doc.label)
             elif key in must_replace:
-                errors[key] = f"{doc.label} dikembalikan untuk perbaikan: unggah versi baru."
+                errors[key] = _l("%(label)s dikembalikan untuk perbaikan: unggah versi baru.",
+                                 label=doc.label)
             continue
-        if len(upload.data) > doc.max_size_mb * 1024 * 1024:
-            errors[key] = f"{doc.label} melebihi {doc.max_size_mb} MB."
-        elif sniff(upload.data, doc.media_types) is None:
-            errors[key] = f"{doc.label} harus berupa berkas {', '.join(doc.media).upper()}."
+        problem = upload_problem(doc, upload)
+        if problem is not None:
+            errors[key] = problem
     if errors:
         raise ValidationError(errors)
 
@@ -122,13 +134,22 @@ def _safe_name(filename: str) -> str:
     return name[:120] or "dokumen"
 
 
-def failed_documents(application: Application) -> frozenset[str]:
-    """Documents judged not complete by the decision that returned the file."""
-    last = (Decision.select().where((Decision.application == application)
+def last_return(application: Application) -> Decision | None:
+    """The decision that last sent the file back for correction, if any."""
+    return (Decision.select().where((Decision.application == application)
                                     & (Decision.effect == Effect.RETURN.value))
             .order_by(Decision.id.desc()).first())
-    if last is None:
-        return frozenset()
-    verdicts = (last.data or {}).get("verdicts", {})
-    return frozenset(k for k, v in verdicts.items() if not v.get("complete", True))
+
+
+def failed_verdicts(decision: Decision | None) -> dict[str, dict]:
+    """The verdicts of a return on the documents it judged not complete (with the note)."""
+    if decision is None:
+        return {}
+    return {k: v for k, v in (decision.data or {}).get("verdicts", {}).items()
+            if not v.get("complete", True)}
+
+
+def failed_documents(application: Application) -> frozenset[str]:
+    """Documents judged not complete by the decision that returned the file."""
+    return frozenset(failed_verdicts(last_return(application)))
 

@@ -1,4 +1,5 @@
-"""TODO docstring (portal/models.py)."""
+"""Files (berkas) and their life: the application, its documents (versioned), its tasks
+with due times, and the append-only decisions. The schema is created only by migrations."""
 
 from __future__ import annotations
 

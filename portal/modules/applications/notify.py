@@ -1,4 +1,5 @@
-"""TODO docstring (portal/notify.py)."""
+"""Who is told what, by e-mail, when a file moves: builds each event's context and queues it
+in the caller's transaction. No personal data (NIK, health data, document contents) goes in."""
 
 from __future__ import annotations
 

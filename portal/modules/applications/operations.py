@@ -1,4 +1,6 @@
-"""TODO docstring (portal/operations.py)."""
+"""Every state change of a file, one transaction each: guard, transition, decision, audit,
+e-mail. Drafts, submission, decisions ("first decision wins", settled by the database),
+corrections, and the next task with its due time on the agency's calendar."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from peewee import IntegrityError
 
 from portal.core.db import db
 from portal.core.errors import NotFound, OperationError, PermissionDenied, ValidationError
+from portal.core.i18n import LazyText
+from portal.core.i18n import lazy_gettext as _l
 from portal.core.model import utcnow
 from portal.core.numbering import next_value
 from portal.modules.accounts.approvals import needs_approval
@@ -45,14 +49,18 @@ class AlreadyDecided(OperationError):
 
     def __init__(self, task: Task):
         self.task = task
-        who = task.decided_by.name if task.decided_by_id else "someone"
-        when = task.decided_at.strftime("%Y-%m-%d %H:%M UTC") if task.decided_at else "earlier"
-        super().__init__(f"already decided by {who} at {when}; nothing was changed")
+        if task.decided_by_id and task.decided_at:
+            message = _l("Tugas ini sudah diputuskan oleh %(who)s pada %(when)s; tidak ada "
+                         "yang diubah.", who=task.decided_by.name,
+                         when=task.decided_at.strftime("%Y-%m-%d %H:%M UTC"))
+        else:
+            message = _l("Tugas ini sudah diputuskan sebelumnya; tidak ada yang diubah.")
+        super().__init__(message)
 
 
 def save_draft(user: User, sop_code: str, form: Mapping[str, Any],
                uploads: Mapping[str, Upload], storage: Storage, draft_id: int | None = None,
-               now: dt.datetime | None = None) -> tuple[Application, dict[str, str]]:
+               now: dt.datetime | None = None) -> tuple[Application, dict[str, object]]:
     """Keep what the applicant entered and uploaded so far, unchecked except the files.
 
     Good files are stored even when others are refused: nothing already uploaded is lost.
@@ -61,7 +69,7 @@ def save_draft(user: User, sop_code: str, form: Mapping[str, Any],
     now = now or utcnow()
     version = SopVersion.current(sop_code)
     if version is None:
-        raise NotFound(f"Layanan {sop_code!r} tidak ditemukan.")
+        raise NotFound(_l("Layanan %(code)s tidak ditemukan.", code=repr(sop_code)))
     spec = version.spec
     known = {f.key for f in spec.fields}
     values = {k: str(v).strip()[:2000] for k, v in (form or {}).items() if k in known}
@@ -89,7 +97,7 @@ def own_draft(user: User, draft_id: int) -> Application:
                                     & (Application.applicant == user)
                                     & (Application.status == "draft"))
     if draft is None:
-        raise NotFound("Draf tidak ditemukan.")
+        raise NotFound(_l("Draf tidak ditemukan."))
     return draft
 
 
@@ -108,11 +116,11 @@ def submit_application(user: User, sop_code: str, form: Mapping[str, Any],
                                           & (Application.status != "draft"))
         if earlier is not None:
             if earlier.applicant_id != user.id:
-                raise PermissionDenied("Kunci pengiriman ini milik pengguna lain.")
+                raise PermissionDenied(_l("Kunci pengiriman ini milik pengguna lain."))
             return earlier
     version = SopVersion.current(sop_code)
     if version is None:
-        raise NotFound(f"Layanan {sop_code!r} tidak ditemukan.")
+        raise NotFound(_l("Layanan %(code)s tidak ditemukan.", code=repr(sop_code)))
     spec = version.spec
     opening = spec.application_steps[0]
     with db.atomic():
@@ -139,11 +147,13 @@ def submit_application(user: User, sop_code: str, form: Mapping[str, Any],
                         .where((Application.id == draft.id) & (Application.status == "draft"))
                         .execute())
                     if taken != 1:
-                        raise OperationError("Permohonan ini sudah dikirim; muat ulang halaman.")
+                        raise OperationError(_l("Permohonan ini sudah dikirim; muat ulang "
+                                                "halaman."))
                     application = Application.get_by_id(draft.id)
         except IntegrityError:
             # The same submission_key won a race with us: that request made the file.
-            raise OperationError("Permohonan ini sudah dikirim; muat ulang halaman.") from None
+            raise OperationError(_l("Permohonan ini sudah dikirim; muat ulang halaman.")) \
+                from None
         year = agency.calendar().local(now).year
         seq = next_value(agency.code, "registration", year)
         application.registration_number = f"{agency.code.upper()}/REG/{year}/{seq:05d}"
@@ -173,7 +183,7 @@ def decide(task_id: int, user: User, outcome: str, note: str = "",
     with db.atomic():
         task = Task.get_or_none(Task.id == task_id)
         if task is None:
-            raise NotFound("Tugas tidak ditemukan.")
+            raise NotFound(_l("Tugas tidak ditemukan."))
         application = task.application
         spec = application.sop.spec
         position, capacity = acting_capacity(user, task, application.agency)
@@ -182,14 +192,15 @@ def decide(task_id: int, user: User, outcome: str, note: str = "",
         step = spec.step(task.step_key)
         state = application.file_state()
         if state.step != task.step_key:
-            raise OperationError("Halaman ini sudah usang; muat ulang.")
+            raise OperationError(_l("Halaman ini sudah usang; muat ulang."))
         chosen = next((o for o in engine.outcomes_for(spec, state) if o.key == outcome), None)
         if chosen is None:
             allowed = ", ".join(o.key for o in engine.outcomes_for(spec, state))
-            raise ValidationError({"outcome": f"Pilihan {outcome!r} tidak tersedia di langkah "
-                                   f"ini (tersedia: {allowed})."})
+            raise ValidationError({"outcome": _l("Pilihan %(outcome)s tidak tersedia di langkah "
+                                                 "ini (tersedia: %(allowed)s).",
+                                                 outcome=repr(outcome), allowed=allowed)})
         if chosen.note_required and not (note or "").strip():
-            raise ValidationError({"note": "Alasan wajib diisi."})
+            raise ValidationError({"note": _l("Alasan wajib diisi.")})
         data = _clean_verdicts(spec, step, application, verdicts, chosen)
         if step.record and chosen.effect is Effect.FORWARD:
             data["record"] = _clean_fields(step.record, record or {})
@@ -210,12 +221,12 @@ def acting_capacity(user: User, task: Task, agency: Agency) -> tuple[Position | 
     if task.assignee_id is not None:
         if task.assignee_id == user.id:
             return None, None
-        raise PermissionDenied("Tugas ini bukan milik Anda.")
+        raise PermissionDenied(_l("Tugas ini bukan milik Anda."))
     today = agency.today()
     for position, capacity in Position.held_by(user, today):
         if position.id == task.position_id:
             return position, capacity
-    raise PermissionDenied("Jabatan Anda tidak memegang langkah ini.")
+    raise PermissionDenied(_l("Jabatan Anda tidak memegang langkah ini."))
 
 
 def _apply(task: Task, application: Application, spec: SopSpec, user: User,
@@ -235,7 +246,7 @@ def _apply(task: Task, application: Application, spec: SopSpec, user: User,
             issuance.issue_letters(application, spec, spec.step(task.step_key), user, position,
                                   capacity, now)
         except issuance.LetterError as exc:
-            raise OperationError(str(exc)) from None
+            raise OperationError(exc.args[0] if exc.args else str(exc)) from None
     after = transition.after
     application.status = after.status.value
     application.current_step = after.step
@@ -282,7 +293,8 @@ def _open_task(application: Application, spec: SopSpec, state: engine.FileState,
         position = (Position.select().join(Agency)
                     .where((Agency.code == code) & (Position.key == acting.key)).first())
         if position is None:
-            raise OperationError(f"Jabatan {acting.title} ({acting.key}) belum diatur di {code}.")
+            raise OperationError(_l("Jabatan %(title)s (%(key)s) belum diatur di %(agency)s.",
+                                    title=acting.title, key=acting.key, agency=code))
     calendar = application.agency.calendar()
     if resumed_from is not None and resumed_from.due_at is not None and step.time is not None:
         # The clock of the step that returned the file resumes where it stopped.
@@ -314,16 +326,18 @@ def _ensure_may_open(user: User, spec: SopSpec, agency: Agency) -> None:
     if initiator.kind is ActorKind.APPLICANT:
         # Every applicant confirms their e-mail, whatever the SOP says: notices go there.
         if user.email_verified_at is None:
-            raise PermissionDenied("Konfirmasi alamat e-mail Anda terlebih dahulu.")
+            raise PermissionDenied(_l("Konfirmasi alamat e-mail Anda terlebih dahulu."))
         if needs_approval(spec, agency) and AccountApproval.status_of(user, agency) != "approved":
-            raise PermissionDenied(f"Akun Anda belum disetujui oleh {agency.name}.")
+            raise PermissionDenied(_l("Akun Anda belum disetujui oleh %(agency)s.",
+                                      agency=agency.name))
         return
     today = agency.today()
     code = initiator.office or spec.agency
     for position, _capacity in Position.held_by(user, today):
         if position.key == initiator.key and position.agency.code == code:
             return
-    raise PermissionDenied(f"Hanya {initiator.title} yang dapat memulai berkas ini.")
+    raise PermissionDenied(_l("Hanya %(title)s yang dapat memulai berkas ini.",
+                                  title=initiator.title))
 
 
 def _clean_form(spec: SopSpec, form: Mapping[str, Any]) -> dict[str, str]:
@@ -334,14 +348,14 @@ def _clean_form(spec: SopSpec, form: Mapping[str, Any]) -> dict[str, str]:
 def _clean_fields(fields, form: Mapping[str, Any]) -> dict[str, str]:
     raw = {k: str(v).strip() for k, v in (form or {}).items() if v is not None}
     clean: dict[str, str] = {}
-    errors: dict[str, str] = {}
+    errors: dict[str, object] = {}
     for field in fields:
         if not field.applies(raw):
             continue
         value = raw.get(field.key, "")
         if not value:
             if field.required:
-                errors[field.key] = f"{field.label} wajib diisi."
+                errors[field.key] = _l("%(label)s wajib diisi.", label=field.label)
             continue
         problem = _field_problem(field.type, value, field.choices)
         if problem:
@@ -352,22 +366,22 @@ def _clean_fields(fields, form: Mapping[str, Any]) -> dict[str, str]:
     return clean
 
 
-def _field_problem(kind: str, value: str, choices) -> str | None:
+def _field_problem(kind: str, value: str, choices) -> LazyText | None:
     if kind == "choice" and value not in {v for v, _ in choices}:
-        return "Pilih salah satu pilihan yang tersedia."
+        return _l("Pilih salah satu pilihan yang tersedia.")
     if kind == "date":
         try:
             dt.date.fromisoformat(value)
         except ValueError:
-            return "Tanggal tidak valid (format TTTT-BB-HH)."
+            return _l("Tanggal tidak valid (format TTTT-BB-HH).")
     if kind == "number" and not re.fullmatch(r"-?\d+([.,]\d+)?", value):
-        return "Isi dengan angka."
+        return _l("Isi dengan angka.")
     if kind == "email" and not EMAIL_PATTERN.match(value):
-        return "Alamat e-mail tidak valid."
+        return _l("Alamat e-mail tidak valid.")
     if kind == "nik" and not re.fullmatch(r"\d{16}", value):
-        return "NIK terdiri dari 16 angka."
+        return _l("NIK terdiri dari 16 angka.")
     if kind == "phone" and not re.fullmatch(r"\+?[\d\s-]{8,20}", value):
-        return "Nomor telepon tidak valid."
+        return _l("Nomor telepon tidak valid.")
     return None
 
 
@@ -399,19 +413,20 @@ def _clean_verdicts(spec: SopSpec, step: StepSpec, application: Application, ver
     if not verdicts:
         return {}
     judged = set(step.documents) or {d.key for d in spec.documents}
-    errors: dict[str, str] = {}
+    errors: dict[str, object] = {}
     clean = {}
     for key, verdict in verdicts.items():
         if key not in judged:
-            errors[key] = "Dokumen ini tidak diperiksa di langkah ini."
+            errors[key] = _l("Dokumen ini tidak diperiksa di langkah ini.")
             continue
         complete = bool(verdict.get("complete"))
         note = str(verdict.get("note") or "").strip()
         if not complete and not note:
-            errors[key] = "Sebutkan apa yang kurang."
+            errors[key] = _l("Sebutkan apa yang kurang.")
         clean[key] = {"complete": complete, "note": note}
     if chosen.effect is Effect.FORWARD and any(not v["complete"] for v in clean.values()):
-        errors["outcome"] = "Ada dokumen yang belum lengkap: kembalikan berkas untuk perbaikan."
+        errors["outcome"] = _l("Ada dokumen yang belum lengkap: kembalikan berkas untuk "
+                               "perbaikan.")
     if errors:
         raise ValidationError(errors)
     return {"verdicts": clean}

@@ -15,7 +15,7 @@ from portal.core.model import utcnow
 from portal.core.web import current_account, etag_response, render
 from portal.modules.accounts import staff
 from portal.modules.agencies.models import Agency
-from portal.modules.applications import access, operations
+from portal.modules.applications import access, documents, operations
 from portal.modules.applications.documents import Upload
 from portal.modules.applications.models import Application, Decision, Document, Task
 from portal.modules.applications.timeline import timeline
@@ -55,12 +55,11 @@ def _form_context(version, values, draft=None, errors=None, submission_key=None)
     for item in (*spec.fields, *spec.documents):
         if item.when is not None:
             controlling |= item.when.fields()
-    opening = spec.application_steps[0].key
     return {"version": version, "spec": spec, "values": values, "draft": draft,
             "errors": errors or {}, "existing": existing, "controlling": controlling,
             "fields": [f for f in spec.fields if f.applies(values)],
-            "documents": [d for d in spec.documents
-                          if (d.step or opening) == opening and d.applies(values)],
+            "documents": documents.documents_at_step(spec, spec.application_steps[0].key,
+                                                     values),
             "submission_key": submission_key or uuid.uuid4().hex}
 
 
@@ -137,20 +136,12 @@ def _application_context(application, errors=None, values=None):
     task = Task.open_for(application)
     mine = task is not None and task.assignee_id == current_user.id
     step = spec.step(task.step_key) if task else None
-    last_return = None
-    if application.status == "returned":
-        last_return = (application.decisions.where(
-            application.decisions.model.effect == "return")
-            .order_by(application.decisions.model.id.desc()).first())
-    failed = {}
-    if last_return is not None:
-        failed = {k: v for k, v in (last_return.data or {}).get("verdicts", {}).items()
-                  if not v.get("complete", True)}
-    opening = spec.application_steps[0].key
+    last_return = (documents.last_return(application) if application.status == "returned"
+                   else None)
+    failed = documents.failed_verdicts(last_return)
     step_documents = []
     if mine:
-        step_documents = [d for d in spec.documents
-                          if (d.step or opening) == step.key and d.applies(application.form_data)]
+        step_documents = documents.documents_at_step(spec, step.key, application.form_data)
     outcomes = []
     if mine:
         from portal.modules.sops import engine
@@ -301,9 +292,8 @@ def _task_context(task, errors=None, form=None, done=None):
     decision = Decision.get_or_none(Decision.task == task)
     judged = [d for d in spec.documents if d.key in (step.documents or ())
               and d.applies(application.form_data)]
-    opening = spec.application_steps[0].key
-    replaceable = [d for d in spec.documents if task.kind == "correction"
-                   and (d.step or opening) == step.key and d.applies(application.form_data)]
+    replaceable = (documents.documents_at_step(spec, step.key, application.form_data)
+                   if task.kind == "correction" else [])
     next_task = None
     if task.status != "open":
         positions = [p for p, _c in staff.positions_today(current_account())]

@@ -1,4 +1,4 @@
-"""TODO docstring (portal/cli.py)."""
+"""`flask audit verify`: recompute the hash chain, report the first broken link."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""TODO docstring (portal/models.py)."""
+"""The audit trail's tables: events chained by hash, and the head row that orders writers."""
 
 from __future__ import annotations
 

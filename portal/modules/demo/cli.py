@@ -1,4 +1,4 @@
-"""TODO docstring (portal/cli.py)."""
+"""`flask demo` (load the demo data) and `flask demo walk SOP_CODE`."""
 
 from __future__ import annotations
 

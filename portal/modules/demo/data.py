@@ -216,14 +216,12 @@ def sample_values(fields, today: dt.date) -> dict[str, str]:
 
 def sample_uploads(spec, step_key: str, form) -> dict[str, documents.Upload]:
     """A sample file for every document the step asks for."""
-    opening = spec.application_steps[0].key
     uploads = {}
-    for doc in spec.documents:
-        if (doc.step or opening) == step_key and doc.applies(form):
-            if "pdf" in doc.media:
-                uploads[doc.key] = documents.Upload(f"{doc.key}.pdf", sample_pdf(doc.label))
-            elif "png" in doc.media:
-                uploads[doc.key] = documents.Upload(f"{doc.key}.png", sample_png())
+    for doc in documents.documents_at_step(spec, step_key, form):
+        if "pdf" in doc.media:
+            uploads[doc.key] = documents.Upload(f"{doc.key}.pdf", sample_pdf(doc.label))
+        elif "png" in doc.media:
+            uploads[doc.key] = documents.Upload(f"{doc.key}.png", sample_png())
     return uploads
 
 

@@ -1,4 +1,4 @@
-"""TODO docstring (portal/cli.py)."""
+"""`flask letters verify FILE.pdf`: the verification page's verdict on a file."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""TODO docstring (portal/letters.py)."""
+"""Issuing letters inside the decision that produces them: the number from the agency's
+series, the wording, the PDF, the signature (development CA, PKCS#12 or PKCS#11), storage
+and the "letter ready" e-mail. A failure rolls the whole decision back."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from peewee import JOIN
 
 import signing
 from portal.config import current_config
+from portal.core.i18n import lazy_gettext as _l
 from portal.core.numbering import format_number, next_value
 from portal.modules.accounts.models import Position, User, capacity_prefix
 from portal.modules.agencies.models import Agency
@@ -85,7 +88,8 @@ def _signer(application: Application, spec: SopSpec, letter: LetterSpec, step: S
         actor = spec.actor(actor.recorded_by)
     if actor.kind is not ActorKind.POSITION:
         if decider_position is None:
-            raise LetterError(f"{letter.title}: tidak ada pejabat penanda tangan")
+            raise LetterError(_l("%(letter)s: tidak ada pejabat penanda tangan",
+                                  letter=letter.title))
         return _Signer(decider, decider_position, decider_capacity or "definitive",
                        decider_position.title)
     steps_of_actor = [s.key for s in spec.application_steps if s.actor == actor.key]
@@ -100,7 +104,8 @@ def _signer(application: Application, spec: SopSpec, letter: LetterSpec, step: S
     if decider_position is not None and decider_position.key == actor.key:
         return _Signer(decider, decider_position, decider_capacity or "definitive",
                        decider_position.title)
-    raise LetterError(f"{letter.title}: {actor.title} belum memutuskan berkas ini")
+    raise LetterError(_l("%(letter)s: %(actor)s belum memutuskan berkas ini", letter=letter.title,
+                         actor=actor.title))
 
 
 def _own_title(user: User, agency: Agency, moment: dt.datetime) -> str:
@@ -109,8 +114,8 @@ def _own_title(user: User, agency: Agency, moment: dt.datetime) -> str:
     own = [p.title for p, capacity in Position.held_by(user, on)
            if capacity == "definitive" and p.agency_id == agency.id]
     if not own:
-        raise LetterError(f"{user.name} menandatangani a.n. tetapi tidak memegang jabatan "
-                          "definitif di instansi ini")
+        raise LetterError(_l("%(name)s menandatangani a.n. tetapi tidak memegang jabatan "
+                             "definitif di instansi ini", name=user.name))
     return own[0]
 
 
@@ -193,8 +198,8 @@ def _issue_one(application, spec, letter_spec, step, decider, position, capacity
             letter_source(agency, spec.code, letter_spec.key)).render(
             _context(application, spec, letter_spec, number, local_now)))
     except TemplateError as exc:
-        raise LetterError(f"{letter_spec.title}: templat surat tidak dapat dipakai: {exc}") \
-            from None
+        raise LetterError(_l("%(letter)s: templat surat tidak dapat dipakai: %(problem)s",
+                             letter=letter_spec.title, problem=str(exc))) from None
     prefix, own_title = capacity_prefix(signer.capacity), signer.title
     if signer.capacity == "an":  # "a.n. Kepala Dinas" above the signer's own title
         prefix, own_title = f"a.n. {signer.title}", _own_title(signer.user, agency, local_now)
@@ -217,7 +222,8 @@ def _issue_one(application, spec, letter_spec, step, decider, position, capacity
             stamp_lines=signing.stamp_lines(signer.user.name, local_now, calendar.zone_label),
             signing_time=now, certify=True, timestamper_url=current_config().signing_tsa_url or None)
     except (signing.SigningError, ValueError) as exc:
-        raise LetterError(f"{letter_spec.title} gagal ditandatangani: {exc}") from None
+        raise LetterError(_l("%(letter)s gagal ditandatangani: %(problem)s",
+                             letter=letter_spec.title, problem=str(exc))) from None
     storage_key, digest = Storage(current_config().storage_dir).put(pdf)
     letter = Letter.create(
         application=application, agency=agency, letter_key=letter_spec.key,

@@ -1,4 +1,4 @@
-"""TODO docstring (portal/models.py)."""
+"""Issued letters and agencies' own letter wording. The schema is created only by migrations."""
 
 from __future__ import annotations
 

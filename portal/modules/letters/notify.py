@@ -1,4 +1,4 @@
-"""TODO docstring (portal/notify.py)."""
+"""E-mails about letters: issued (ready to download or collect) and revoked."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
-"""TODO docstring (portal/letters.py)."""
+"""Revoking or replacing an issued letter, with a reason; the holder is told."""
 
 from __future__ import annotations
 
 from portal.core.db import db
+from portal.core.i18n import lazy_gettext as _l
 from portal.core.model import utcnow
 from portal.modules.accounts.models import User
 from portal.modules.audit import trail as audit
@@ -17,12 +18,13 @@ def revoke_letter(actor: User, letter: Letter, reason: str, replace: bool = Fals
     from portal.core.errors import PermissionDenied, ValidationError
 
     if not (reason or "").strip():
-        raise ValidationError({"reason": "Sebutkan alasan pencabutan."})
+        raise ValidationError({"reason": _l("Sebutkan alasan pencabutan.")})
     with db.atomic():
         if not (actor.is_agency_admin and actor.agency_id == letter.agency_id):
-            raise PermissionDenied("Hanya admin instansi penerbit yang dapat mencabut surat.")
+            raise PermissionDenied(_l("Hanya admin instansi penerbit yang dapat mencabut "
+                                      "surat."))
         if letter.status != "valid":
-            raise ValidationError({"reason": "Surat ini sudah tidak berlaku."})
+            raise ValidationError({"reason": _l("Surat ini sudah tidak berlaku.")})
         letter.revoke_reason = reason.strip()
         letter.revoked_by = actor
         letter.revoked_at = utcnow()

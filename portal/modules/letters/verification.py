@@ -1,4 +1,4 @@
-"""TODO docstring (portal/letters.py)."""
+"""The verdict on a presented PDF: is it exactly an issued letter, intact and valid?"""
 
 from __future__ import annotations
 

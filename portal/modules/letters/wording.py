@@ -1,4 +1,5 @@
-"""TODO docstring (portal/administration.py, portal/letters.py)."""
+"""The wording of letters: shipped templates, an agency's own, rendered in a sandbox;
+the administrator's operations that edit them."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from portal.core.db import db
 from portal.core.errors import NotFound, ValidationError
+from portal.core.i18n import lazy_gettext as _l
 from portal.core.paths import TEMPLATES_DIR
 from portal.modules.accounts.models import (
     User,
@@ -39,11 +41,11 @@ def _agency_letter(agency: Agency, sop_code: str, letter_key: str):
     version = SopVersion.get_or_none((SopVersion.code == sop_code) & (SopVersion.agency == agency)
                                      & SopVersion.active)
     if version is None:
-        raise NotFound("Layanan tidak ditemukan.")
+        raise NotFound(_l("Layanan tidak ditemukan."))
     try:
         return version.spec, version.spec.letter(letter_key)
     except KeyError:
-        raise NotFound("Surat tidak ditemukan.") from None
+        raise NotFound(_l("Surat tidak ditemukan.")) from None
 
 
 def save_letter_template(actor: User, sop_code: str, letter_key: str, source: str):
@@ -58,11 +60,12 @@ def save_letter_template(actor: User, sop_code: str, letter_key: str, source: st
     spec, letter = _agency_letter(agency, sop_code, letter_key)
     source = (source or "").replace("\r\n", "\n").strip() + "\n"
     if len(source) > 20000 or not source.strip():
-        raise ValidationError({"source": "Isi templat antara 1 dan 20.000 karakter."})
+        raise ValidationError({"source": _l("Isi templat antara 1 dan 20.000 karakter.")})
     try:
         SANDBOX.from_string(source).render(sample_context(spec, letter, agency))
     except TemplateError as exc:
-        raise ValidationError({"source": f"Templat tidak dapat dipakai: {exc}"}) from None
+        raise ValidationError({"source": _l("Templat tidak dapat dipakai: %(problem)s",
+                                            problem=str(exc))}) from None
     with db.atomic():
         row, created = LetterTemplate.get_or_create(
             agency=agency, sop_code=sop_code, letter_key=letter_key,

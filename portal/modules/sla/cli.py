@@ -1,4 +1,4 @@
-"""TODO docstring (portal/cli.py)."""
+"""`flask sla remind`: queue and send near-due and overdue reminders."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""TODO docstring (portal/cli.py)."""
+"""`flask sop validate|import|list`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""TODO docstring (portal/models.py)."""
+"""Stored SOP versions: the YAML source is the truth, the spec is parsed from it."""
 
 from __future__ import annotations
 

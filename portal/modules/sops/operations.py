@@ -1,9 +1,11 @@
-"""TODO docstring (portal/operations.py, portal/administration.py)."""
+"""Importing SOP versions (validated; one active version per code serves new files) and
+activating or deactivating them."""
 
 from __future__ import annotations
 
 from portal.core.db import db
 from portal.core.errors import NotFound, OperationError, ValidationError
+from portal.core.i18n import lazy_gettext as _l
 from portal.modules.accounts.models import Position, User
 from portal.modules.accounts.staff import admin_agency
 from portal.modules.agencies.models import Agency
@@ -31,18 +33,21 @@ def import_sop(text: str, filename: str = "<upload>", actor: User | None = None)
     with db.atomic():
         agency = Agency.get_or_none(Agency.code == spec.agency)
         if agency is None:
-            raise OperationError(f"{filename}: agency {spec.agency!r} is not set up in the portal")
+            raise OperationError(_l("%(file)s: instansi %(agency)s belum diatur di portal.",
+                                    file=filename, agency=repr(spec.agency)))
         existing = SopVersion.get_or_none((SopVersion.code == spec.code)
                                           & (SopVersion.version == spec.version))
         if existing is not None:
             if existing.sha256 == spec.source_sha256:
                 return existing
-            raise OperationError(f"{filename}: {spec.code} version {spec.version} already exists "
-                                 "with other content; raise the version number")
+            raise OperationError(_l("%(file)s: %(code)s versi %(version)s sudah ada dengan isi "
+                                    "lain; naikkan nomor versinya.", file=filename,
+                                    code=spec.code, version=spec.version))
         latest = SopVersion.current(spec.code)
         if latest is not None and latest.version > spec.version:
-            raise OperationError(f"{filename}: version {spec.version} is older than the current "
-                                 f"version {latest.version}")
+            raise OperationError(_l("%(file)s: versi %(version)s lebih lama daripada versi "
+                                    "yang berlaku (%(current)s).", file=filename,
+                                    version=spec.version, current=latest.version))
         _check_positions(spec, filename)
         version = SopVersion.create(agency=agency, code=spec.code, version=spec.version,
                                     title=spec.title, source=text, sha256=spec.source_sha256)
@@ -62,9 +67,10 @@ def _check_positions(spec: SopSpec, filename: str) -> None:
         agency = Agency.get_or_none(Agency.code == code)
         if agency is None or not Position.select().where(
                 (Position.agency == agency) & (Position.key == actor.key)).exists():
-            missing.append(f"{actor.key} ({actor.title}) in {code}")
+            missing.append(f"{actor.key} ({actor.title}, {code})")
     if missing:
-        raise OperationError(f"{filename}: positions not set up: {', '.join(missing)}")
+        raise OperationError(_l("%(file)s: jabatan belum diatur: %(positions)s.", file=filename,
+                                positions=", ".join(missing)))
 
 
 SOP_MAX_BYTES = 512 * 1024
@@ -80,14 +86,14 @@ def _sop_text(data: bytes | str) -> str:
     if isinstance(data, str):
         data = data.encode("utf-8")
     if not data:
-        raise ValidationError({"file": "Pilih berkas SOP (YAML)."})
+        raise ValidationError({"file": _l("Pilih berkas SOP (YAML).")})
     if len(data) > SOP_MAX_BYTES:
-        raise ValidationError({"file": f"Berkas terlalu besar (maksimal {SOP_MAX_BYTES // 1024} "
-                                       "KB)."})
+        raise ValidationError({"file": _l("Berkas terlalu besar (maksimal %(size)s KB).",
+                                          size=SOP_MAX_BYTES // 1024)})
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise ValidationError({"file": "Berkas harus berupa teks UTF-8 (YAML)."}) from None
+        raise ValidationError({"file": _l("Berkas harus berupa teks UTF-8 (YAML).")}) from None
 
 
 def import_sop_version(actor: User, data: bytes | str, filename: str) -> SopVersion:
@@ -102,15 +108,15 @@ def import_sop_version(actor: User, data: bytes | str, filename: str) -> SopVers
     filename = (filename or "").strip() or "<upload>"
     spec: SopSpec = load_sop(text, filename)
     if spec.agency != agency.code:
-        raise ValidationError({"file": f"SOP ini milik instansi {spec.agency!r}, bukan "
-                                       f"{agency.code!r}; hanya SOP instansi sendiri yang "
-                                       "dapat diimpor."})
+        raise ValidationError({"file": _l("SOP ini milik instansi %(owner)s, bukan %(agency)s; "
+                                          "hanya SOP instansi sendiri yang dapat diimpor.",
+                                          owner=repr(spec.agency), agency=repr(agency.code))})
     with db.atomic():
         others = SopVersion.select().where((SopVersion.code == spec.code)
                                            & (SopVersion.agency != agency))
         if others.exists():
-            raise ValidationError({"file": f"Kode SOP {spec.code!r} sudah dipakai instansi "
-                                           "lain."})
+            raise ValidationError({"file": _l("Kode SOP %(code)s sudah dipakai instansi lain.",
+                                              code=repr(spec.code))})
         # import_sop makes the new version the only active one, auditing what it replaces.
         version = operations.import_sop(text, filename, actor)
     return version
@@ -133,7 +139,7 @@ def set_sop_active(actor: User, version_id: int, active: bool) -> SopVersion:
         version = SopVersion.get_or_none((SopVersion.id == version_id)
                                          & (SopVersion.agency == agency))
         if version is None:
-            raise NotFound("Versi SOP tidak ditemukan.")
+            raise NotFound(_l("Versi SOP tidak ditemukan."))
         if active:
             deactivate_others(actor, version, reason="another version activated")
         if bool(version.active) != active:
