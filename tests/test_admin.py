@@ -328,7 +328,7 @@ def test_new_sop_version_becomes_current_and_the_old_one_steps_aside(client, dem
     assert post(client, f"/admin/sops/{old.id}/activate").status_code == 303
     assert SopVersion.current("rekom-nakes").version == 1
     again = _upload(client, source.replace("SI-KOMPAK", "SI KOMPAK"), "rekom-nakes-v2b.yaml")
-    assert again.status_code == 422 and "already exists" in text(again)
+    assert again.status_code == 422 and "sudah ada dengan isi lain" in text(again)
 
 
 def test_another_agencys_sop_is_refused(client, demo):

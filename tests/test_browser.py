@@ -24,7 +24,7 @@ if _REASON:
 
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
-from portal.modules.demo.data import sample_pdf, sample_png
+from portal.modules.demo.data import sample_pdf, sample_png  # noqa: E402
 
 APPLICANT = "pemohon@absah.test"
 TIMEOUT_MS = 15_000
@@ -194,12 +194,13 @@ def open_service(page, shots, title: str) -> None:
 
 def fill_form(page, js: bool, fields: dict[str, str], choices: dict[str, str],
               documents: dict[str, str], folder: Path) -> None:
+    if js:
+        page.wait_for_load_state()  # htmx (a deferred script) is in place before a choice
     for label, option in choices.items():
         select = page.get_by_label(label)
-        if js and (select.get_attribute("hx-get") or "").startswith("/"):
+        if js and select.get_attribute("hx-get"):
             # The choice refreshes the conditional part of the form (an htmx swap): wait for
-            # the swapped-in fields before typing into them. (An escaped attribute, with its
-            # quotes in the value, never fires: see test_second_sik_asks_for_the_first_sik.)
+            # the swapped-in fields before typing into them.
             old = page.locator("#apply-fields").element_handle()
             select.select_option(label=option)
             old.wait_for_element_state("hidden")
@@ -391,6 +392,7 @@ def open_sik_form(applicant: Person):
     open_service(page, None, SIK)
     page.get_by_role("link", name="Isi formulir permohonan").click()
     expect(page.get_by_role("button", name="Kirim permohonan")).to_be_visible()
+    page.wait_for_load_state()  # with JavaScript: htmx (a deferred script) is in place
     return page
 
 
@@ -404,18 +406,17 @@ def test_second_sik_asks_for_the_first_sik(people, js, shots):
     for label, value in SIK_FIELDS.items():
         page.get_by_label(label).fill(value)
     choice = page.get_by_label("Jenis permohonan")
-    choice.select_option(label="SIK kedua (tempat kerja kedua)")
     if js:
-        hx_get = choice.get_attribute("hx-get") or ""
-        if not hx_get.startswith("/"):
-            NOTICES.append(f"application form: the htmx attributes of the choice are "
-                           f"HTML-escaped (hx-get={hx_get!r}), so choosing an option does not "
-                           f"refresh the form; only the button does")
-            page.get_by_role("button", name="Perbarui formulir sesuai pilihan").click()
-            expect(first_sik).to_be_visible()
-            pytest.xfail("templates/apply.html: m.choice(..., attrs=refresh) escapes the htmx "
-                         "attributes (the text fields get refresh|safe)")
+        # Choosing refreshes the fields at once (an htmx GET swapping #apply-fields): wait
+        # for the old fields to go; the button stays for those without JavaScript.
+        assert (choice.get_attribute("hx-get") or "").startswith("/"), choice.evaluate(
+            "e => e.outerHTML")
+        old = page.locator("#apply-fields").element_handle()
+        choice.select_option(label="SIK kedua (tempat kerja kedua)")
+        old.wait_for_element_state("hidden")
+        old.dispose()
     else:
+        choice.select_option(label="SIK kedua (tempat kerja kedua)")
         page.get_by_role("button", name="Perbarui formulir sesuai pilihan").click()
     expect(first_sik).to_be_visible()
     for label, value in SIK_FIELDS.items():
@@ -431,16 +432,44 @@ def test_half_filled_form_saves_as_draft(people, files, shots):
     page.get_by_label("Nama lengkap").fill("Rina Wulandari")
     page.get_by_label(PHOTO).set_input_files(files / "foto.png")
     save = page.get_by_role("button", name="Simpan draf")
-    if blocked_by_browser_validation(page, save):
-        NOTICES.append("application form: \"Simpan draf\" and \"Perbarui formulir sesuai "
-                       "pilihan\" are stopped by the browser (\"Please fill out this field\") "
-                       "until every required field is filled: the buttons lack formnovalidate")
-        pytest.xfail("templates/apply.html: the draft and refresh buttons need formnovalidate")
+    # Required fields are still empty: without formnovalidate the browser would stop the
+    # click ("Please fill out this field") and nothing would reach the server.
+    assert not blocked_by_browser_validation(page, save), "\"Simpan draf\" lacks formnovalidate"
     save.click()
     expect(page.get_by_text("Draf tersimpan")).to_be_visible()
     expect(page.get_by_label("Nama lengkap")).to_have_value("Rina Wulandari")
     expect(page.get_by_text("Sudah diunggah: foto.png")).to_be_visible()
     shots(page, "draft")
+
+
+def test_a_refused_htmx_click_shows_why_in_the_alerts(people, files, shots):
+    """A click the server refuses never vanishes: here the official's session ended in another
+    tab, so the task page's form token no longer holds. The refusal (400) shows in the page's
+    alert region, in view on a 360 px phone scrolled down to the button; the form stays."""
+    number = submit_sik(people(APPLICANT, True), True, files)
+    petugas = people(PETUGAS, True)
+    page = petugas.page
+    page.set_viewport_size({"width": 360, "height": 640})
+    go_to_inbox(page)
+    page.get_by_role("link", name=number, exact=True).click()
+    button = page.get_by_role("button", name="Lengkap: teruskan ke Tim Teknis Dinkes")
+    expect(button).to_be_visible()
+    page.wait_for_load_state()  # htmx (a deferred script) is in place
+    task_url = page.url
+
+    other = petugas.context.new_page()
+    other.goto("/inbox")
+    other.get_by_role("button", name="Keluar").click()
+    expect(other.get_by_role("link", name="Masuk", exact=True)).to_be_visible()
+    other.close()
+
+    button.click()
+    alert = page.locator("#alerts").get_by_role("alert")
+    expect(alert).to_contain_text("Sesi formulir kedaluwarsa atau tidak sah")
+    expect(alert).to_be_in_viewport()
+    expect(button).to_be_visible()  # only the alert was swapped in
+    assert page.url == task_url
+    shots(page, "refused-click")
 
 
 @pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])

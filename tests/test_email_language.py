@@ -282,7 +282,7 @@ def test_switching_language_while_logged_in_changes_the_next_e_mail(app, demo, s
     browser.get("/lang/en")  # a plain link switches this browser, not the account
     assert User.get_by_id(user.id).language == "id"
     browser.get("/lang/id")
-    assert browser.post("/lang/en", {"next": "/home"}).status_code == 302  # the footer's button
+    assert browser.post("/lang/en", {"next": "/home"}).status_code == 303  # the footer's button
     assert User.get_by_id(user.id).language == "en"
     assert '<html lang="en">' in text(browser.get("/login"))
     browser.post("/lang/en")  # already English: nothing to store, nothing to record

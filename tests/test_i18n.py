@@ -36,6 +36,6 @@ def test_the_footer_switches_language_with_a_form_that_works_without_javascript(
     assert 'action="/lang/en"' in page and 'name="next" value="/login?"' in page
     token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
     switched = client.post("/lang/en", data={"csrf_token": token, "next": "/login?"})
-    assert switched.status_code == 302 and switched.headers["Location"].startswith("/login")
+    assert switched.status_code == 303 and switched.headers["Location"].startswith("/login")
     english = client.get("/login").get_data(as_text=True)
     assert '<html lang="en">' in english and 'action="/lang/id"' in english

@@ -244,7 +244,7 @@ def test_two_concurrent_decisions_one_wins_the_other_is_told(app, contoh, make_a
     second.join(20)
     assert isinstance(results["first"], Decision)
     assert isinstance(results["second"], applications_operations.AlreadyDecided)
-    assert "already decided by Petugas Pelayanan Contoh" in str(results["second"])
+    assert "sudah diputuskan oleh Petugas Pelayanan Contoh" in str(results["second"])
     assert Decision.select().where(Decision.task == task_id).count() == 1
     decided = [e for e in AuditEvent.select().where(AuditEvent.action.startswith("decision."))
                if e.data["step"] == "check"]
@@ -264,12 +264,12 @@ def test_audit_chain_detects_an_edited_event(contoh, make_applicant, storage, ru
 
 def test_import_refuses_positions_that_are_not_set_up(app):
     Agency.create(code="dinkes-contoh", name="Contoh")
-    with pytest.raises(OperationError, match="positions not set up"):
+    with pytest.raises(OperationError, match="jabatan belum diatur"):
         sops_operations.import_sop(EXAMPLE, "valid.yaml")
 
 
 def test_import_is_idempotent_and_versions_must_grow(contoh):
     again = sops_operations.import_sop(EXAMPLE, "valid.yaml")
     assert again.version == 1
-    with pytest.raises(OperationError, match="already exists"):
+    with pytest.raises(OperationError, match="sudah ada dengan isi lain"):
         sops_operations.import_sop(EXAMPLE.replace("Contoh\n", "Contoh Baru\n", 1), "valid.yaml")

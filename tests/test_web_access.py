@@ -89,7 +89,8 @@ def test_an_already_decided_task_says_who_and_when_and_changes_nothing(app, bang
     late = second.post(f"/tasks/{task.id}/decide",
                        {"outcome": "incomplete", "note": "kurang"})
     assert late.status_code == 409
-    assert "Diputuskan" in text(late) or "already decided" in text(late)
+    assert "Tugas ini sudah diputuskan oleh" in text(late)
+    assert "already decided" not in text(late)
     assert Application.get_by_id(bangka_file.id).current_step == "approve_kasi"
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from portal.core.i18n import lazy_gettext as _l
+
 NAME_MAX = 200  # characters of a name, title or label typed into a form
 
 
@@ -13,12 +15,12 @@ def parse_date(value, field: str, errors: dict[str, str], required: bool) -> dt.
     text = (value or "").strip() if isinstance(value, str) else ""
     if not text:
         if required:
-            errors[field] = "Tanggal wajib diisi."
+            errors[field] = _l("Tanggal wajib diisi.")
         return None
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        errors[field] = "Tanggal tidak valid (format TTTT-BB-HH)."
+        errors[field] = _l("Tanggal tidak valid (format TTTT-BB-HH).")
         return None
 
 

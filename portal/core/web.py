@@ -51,9 +51,16 @@ def render(template: str, block: str | None = None, status: int = 200, **context
 
     One URL serves both, so the response varies on HX-Request.
     """
-    response = make_response(render_body(template, block, **context), status)
+    body = render_body(template, block, **context)
+    if block is not None and status < 400 and is_htmx():
+        body += _CLEAR_ALERTS  # a successful click clears the last refusal's message
+    response = make_response(body, status)
     response.vary.add("HX-Request")
     return response
+
+
+# Out-of-band: empties templates/base.html's #alerts along with whatever the answer swaps.
+_CLEAR_ALERTS = '<div id="alerts" hx-swap-oob="innerHTML"></div>'
 
 
 def render_body(template: str, block: str | None = None, **context) -> str:

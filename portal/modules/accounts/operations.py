@@ -3,16 +3,19 @@ the language, reset the password. One transaction each, with an audit event."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from peewee import IntegrityError
+from werkzeug.security import check_password_hash
 
 from portal.config import current_config
 from portal.core.db import db
-from portal.core.errors import ValidationError
+from portal.core.errors import OperationError, ValidationError
 from portal.core.forms import NAME_MAX
 from portal.core.i18n import lazy_gettext as _l
 from portal.core.model import utcnow
 from portal.modules.accounts import notify
-from portal.modules.accounts.models import User
+from portal.modules.accounts.models import LoginFailure, User
 from portal.modules.accounts.policy import EMAIL_PATTERN, MIN_PASSWORD
 from portal.modules.audit import trail as audit
 
@@ -92,3 +95,41 @@ def reset_password(user: User, password: str) -> User:
         audit.record(user, "account.password_reset", user)
     return user
 
+
+THROTTLE_WINDOW = dt.timedelta(minutes=15)
+THROTTLE_LIMIT = 5  # failures per address (and per IP, times four) inside the window
+
+
+class LoginRefused(OperationError):
+    """Wrong e-mail or password (422), or too many failures lately (429)."""
+
+    def __init__(self, message, status: int):
+        self.status = status
+        super().__init__(message)
+
+
+def authenticate(email: str, password: str, ip: str) -> User:
+    """The active account these credentials open, with the login audited; a failure is
+    recorded (it slows down guessing) and refused without saying which part was wrong."""
+    email = (email or "").strip().lower()
+    since = utcnow() - THROTTLE_WINDOW
+    recent = LoginFailure.select().where(LoginFailure.at >= since)
+    if (recent.where(LoginFailure.email == email).count() >= THROTTLE_LIMIT
+            or recent.where(LoginFailure.ip == ip).count() >= THROTTLE_LIMIT * 4):
+        raise LoginRefused(_l("Terlalu banyak percobaan gagal. Coba lagi dalam 15 menit."), 429)
+    user = User.by_email(email)
+    if user is None or not user.active or not check_password_hash(user.password_hash,
+                                                                  password or ""):
+        with db.atomic():
+            LoginFailure.create(email=email, ip=ip)
+            LoginFailure.delete().where(LoginFailure.at < since).execute()
+        raise LoginRefused(_l("E-mail atau kata sandi salah."), 422)
+    with db.atomic():
+        audit.record(user, "account.login", user)
+    return user
+
+
+def record_logout(user: User) -> None:
+    """Audit the end of a session (the session itself is cleared by the view)."""
+    with db.atomic():
+        audit.record(user, "account.logout", user)

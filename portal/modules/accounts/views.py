@@ -1,4 +1,5 @@
-"""Accounts: registration, e-mail confirmation, login, password reset and language; the administrator's pages for account approvals, officials, positions and acting officials."""
+"""Accounts: registration, e-mail confirmation, login, password reset and language; the
+administrator's pages for account approvals, officials, positions and acting officials."""
 
 from __future__ import annotations
 
@@ -7,11 +8,8 @@ import datetime as dt
 from flask import Blueprint, abort, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
-from werkzeug.security import check_password_hash
 
-from portal.core.db import db
 from portal.core.errors import ValidationError
-from portal.core.model import utcnow
 from portal.core.web import LANGUAGES, current_account, current_locale, is_htmx, render
 from portal.modules.accounts import approvals as accounts_approvals
 from portal.modules.accounts import operations as accounts_operations
@@ -21,9 +19,7 @@ from portal.modules.accounts.guards import (
     administered_agency,
     approver_required,
 )
-from portal.modules.accounts.models import LoginFailure, User
 from portal.modules.accounts.tokens import TokenError, read_token
-from portal.modules.audit import trail as audit
 from portal.modules.sops.models import SopVersion
 
 bp = Blueprint("accounts", __name__)
@@ -213,15 +209,8 @@ def verify(token):
     except TokenError as exc:
         return render("error.html", status=400, code=400, message=str(exc))
     accounts_operations.verify_email(user)
-    flash("Alamat e-mail terkonfirmasi. Silakan masuk.", "ok")
+    flash(_("Alamat e-mail terkonfirmasi. Silakan masuk."), "ok")
     return redirect(url_for("accounts.login", email=user.email), 303)
-
-
-def _throttled(email: str, ip: str) -> bool:
-    since = utcnow() - THROTTLE_WINDOW
-    recent = LoginFailure.select().where(LoginFailure.at >= since)
-    return (recent.where(LoginFailure.email == email).count() >= THROTTLE_LIMIT
-            or recent.where(LoginFailure.ip == ip).count() >= THROTTLE_LIMIT * 4)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -230,26 +219,18 @@ def login():
     if request.method == "GET":
         return render("auth/login.html", errors={}, form={"email": request.args.get("email", "")})
     email = request.form.get("email", "").strip().lower()
-    ip = request.remote_addr or "?"
-    if _throttled(email, ip):
-        return render("auth/login.html", "form", status=429, form={"email": email}, errors={
-            "form": "Terlalu banyak percobaan gagal. Coba lagi dalam 15 menit."})
-    user = User.by_email(email)
-    if user is None or not user.active or not check_password_hash(
-            user.password_hash, request.form.get("password", "")):
-        with db.atomic():
-            LoginFailure.create(email=email, ip=ip)
-            LoginFailure.delete().where(LoginFailure.at < utcnow() - THROTTLE_WINDOW).execute()
-        return render("auth/login.html", "form", status=422, form={"email": email},
-                      errors={"form": "E-mail atau kata sandi salah."})
+    try:
+        user = accounts_operations.authenticate(email, request.form.get("password", ""),
+                                                request.remote_addr or "?")
+    except accounts_operations.LoginRefused as exc:
+        return render("auth/login.html", "form", status=exc.status, form={"email": email},
+                      errors={"form": exc.message})
     lang = session.get("lang")
     session.clear()  # a fresh session at login: nothing carried over from before
     # The language chosen in this browser, else the one the account keeps (from another
     # browser, or registration), so pages and e-mails agree.
     session["lang"] = lang or user.language
     login_user(user)
-    with db.atomic():
-        audit.record(user, "account.login", user)
     target = request.args.get("next", "")
     if not target.startswith("/") or target.startswith("//"):
         target = url_for("applications.home")
@@ -259,8 +240,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    with db.atomic():
-        audit.record(current_user._get_current_object(), "account.logout", current_user)
+    accounts_operations.record_logout(current_account())
     logout_user()
     session.clear()
     return redirect(url_for("sops.index"), 303)
@@ -287,7 +267,7 @@ def reset(token):
             accounts_operations.reset_password(user, request.form.get("password", ""))
         except ValidationError as exc:
             return render("auth/reset.html", "form", status=422, errors=exc.errors, token=token)
-        flash("Kata sandi baru tersimpan. Silakan masuk.", "ok")
+        flash(_("Kata sandi baru tersimpan. Silakan masuk."), "ok")
         return redirect(url_for("accounts.login", email=user.email), 303)
     return render("auth/reset.html", errors={}, token=token)
 
@@ -305,5 +285,9 @@ def language(code):
         if request.method == "POST" and current_user.is_authenticated:
             accounts_operations.set_language(current_user._get_current_object(), code)
     target = request.values.get("next", "/")
-    return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+    # Only a path on this site: "//host", "/\\host" and "/<tab>/host" would leave it (browsers
+    # drop tabs and newlines from URLs). 303, so the browser GETs the page after the POST.
+    local = (target.startswith("/") and not target.startswith(("//", "/\\"))
+             and target.isprintable())
+    return redirect(target if local else "/", 303)
 
