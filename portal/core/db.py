@@ -11,7 +11,8 @@ from playhouse.pool import PooledSqliteDatabase
 
 from portal.core.paths import MIGRATIONS_DIR
 
-__all__ = ["MIGRATIONS_DIR", "bind", "db", "make_database", "migrate", "pending_migrations", "release"]
+__all__ = ["MIGRATIONS_DIR", "bind", "db", "make_database", "migrate", "pending_migrations",
+           "release"]
 
 # The models' database, bound late (by create_app, the CLI or a test) through ``bind``.
 db = DatabaseProxy()
