@@ -61,12 +61,36 @@ def _rows(page) -> int:
     return (page if isinstance(page, str) else text(page)).count('href="/tasks/')
 
 
-def test_a_repeat_visit_to_an_unchanged_inbox_is_answered_304_without_a_body(official):
+def test_a_repeat_visit_to_an_unchanged_inbox_is_answered_304_without_rendering(official,
+                                                                              rendered):
     first = official.get("/inbox")
     etag = first.headers["ETag"]
+    rendered.clear()
     again = official.get("/inbox", headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.data == b""
+    assert rendered == []
     assert _rows(first) == 1
+
+
+def _changed(official, etag, headers=None, **kwargs) -> bool:
+    response = official.get("/inbox", headers={"If-None-Match": etag, **(headers or {})},
+                            **kwargs)
+    return response.status_code == 200
+
+
+def test_what_the_page_shows_around_the_rows_changes_its_etag(app, official, demo):
+    etag = official.get("/inbox").headers["ETag"]
+    assert not _changed(official, etag)
+    assert _changed(official, etag, query_string={"sop": "rekom-nakes"})  # a filter
+    assert _changed(official, etag, headers={"HX-Request": "true"})
+    kasi = Position.get(Position.key == "kasi_sdmk")  # a new acting position in the menu
+    today = dt.date.today()
+    staff.assign_acting(User.by_email(ADMIN), User.by_email(OFFICIAL).id, kasi.id, "plh",
+                        today, today + dt.timedelta(days=1))
+    assert _changed(official, etag)
+    etag = official.get("/inbox").headers["ETag"]
+    official.get("/lang/en?next=/inbox")  # the language
+    assert _changed(official, etag)
 
 
 def test_the_inbox_is_sent_gzipped_to_clients_that_accept_it(official):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import logging
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,10 +22,11 @@ from werkzeug.exceptions import HTTPException
 from portal.core import errors
 from portal.core.i18n import LANGUAGES
 from portal.core.i18n import lazy_gettext as _l
-from portal.core.paths import TRANSLATIONS_DIR
+from portal.core.paths import STATIC_DIR, TEMPLATES_DIR, TRANSLATIONS_DIR
 
-__all__ = ["LANGUAGES", "asset_url", "current_account", "current_locale", "etag_response",
-           "init_app", "is_htmx", "login_manager", "render", "render_body"]
+__all__ = ["LANGUAGES", "add_page_state", "asset_url", "current_account", "current_locale",
+           "init_app", "is_htmx", "login_manager", "page_state", "render", "render_body",
+           "render_unless_unchanged"]
 
 log = logging.getLogger(__name__)
 login_manager = LoginManager()
@@ -70,19 +72,65 @@ def render_body(template: str, block: str | None = None, **context) -> str:
     return render_template(template, **context)
 
 
-def etag_response(response):
-    """Answer 304 Not Modified when the browser already has exactly this page.
+def render_unless_unchanged(template: str, block: str | None, shown,
+                            context: Callable[[], dict]):
+    """``render``, unless the browser already has exactly this page: then 304, no body.
 
-    The ETag is the hash of the body as rendered, so it names everything the page shows
-    (rows, language, menus, the form token) with nothing kept on the server; a repeat visit
-    to an unchanged page costs a few hundred bytes instead of the page.
+    The ETag hashes what the page shows, computed before rendering: ``shown`` (the view's
+    own data: rows, filters), and what every page around it shows, from ``page_state``
+    (the URL, htmx or not, language, session form token, the domains' menu state, and the
+    version of the templates and assets). ``context`` builds the template's context, only
+    when the page is rendered. Nothing is kept on the server; an unchanged page costs its
+    queries and a few hundred bytes on the wire. A page with a flash
+    message is always rendered (it is shown once).
     """
-    if response.status_code == 200 and not response.direct_passthrough:
-        response.set_etag(hashlib.sha256(response.get_data()).hexdigest()[:32], weak=True)
-        response.cache_control.private = True
-        response.cache_control.no_cache = True  # always ask; 304 while unchanged
-        response.make_conditional(request)
+    if session.get("_flashes"):
+        return render(template, block, **context())
+    digest = hashlib.sha256(repr((page_state(template, block), shown)).encode())
+    etag = digest.hexdigest()[:32]
+    if request.if_none_match.contains_weak(etag):
+        response = make_response("", 304)
+    else:
+        response = render(template, block, **context())
+    response.set_etag(etag, weak=True)
+    response.vary.add("HX-Request")
+    response.cache_control.private = True
+    response.cache_control.no_cache = True  # always ask; 304 while unchanged
     return response
+
+
+def page_state(template: str, block: str | None) -> tuple:
+    """Everything a page shows besides its view's data (see ``render_unless_unchanged``):
+    each domain adds what its part of base.html shows through ``add_page_state``."""
+    extra = tuple(provider() for provider in current_app.extensions["portal.page_state"])
+    return (_design_version(current_app.jinja_env.auto_reload), template,
+            block if is_htmx() else None, request.full_path, current_locale(),
+            session.get("csrf_token"), extra)
+
+
+def add_page_state(app: Flask, provider) -> None:
+    """Register a function whose value every page shows (e.g. the menu of the user)."""
+    app.extensions.setdefault("portal.page_state", []).append(provider)
+
+
+def _design_version(reloading: bool) -> str:
+    """A hash of every template and static file: a deploy that changes how pages look
+    changes every ETag. Read once per process (files change only with a deploy), or
+    every time while templates reload (development)."""
+    if reloading:
+        return _files_hash.__wrapped__(str(TEMPLATES_DIR), str(STATIC_DIR))
+    return _files_hash(str(TEMPLATES_DIR), str(STATIC_DIR))
+
+
+@lru_cache(maxsize=1)
+def _files_hash(*folders: str) -> str:
+    digest = hashlib.sha256()
+    for folder in folders:
+        for path in sorted(Path(folder).rglob("*")):
+            if path.is_file():
+                digest.update(str(path.relative_to(folder)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def is_htmx() -> bool:
@@ -199,6 +247,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("COMPRESS_MIN_SIZE", 300)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS_DIR))
     app.config["BABEL_DEFAULT_LOCALE"] = "id"
+    app.extensions.setdefault("portal.page_state", [])
     htmx.init_app(app)
     csrf.init_app(app)
     compress.init_app(app)

@@ -39,8 +39,7 @@ def request_approval(user: User, agency: Agency) -> AccountApproval:
 def activating_keys(agency: Agency) -> frozenset[str]:
     """Keys of the agency's positions that an active SOP names to activate accounts."""
     keys = set()
-    for version in SopVersion.catalogue():
-        spec = version.spec
+    for spec in SopVersion.active_specs():
         for step in spec.account_steps:
             if step.action is ActionKind.ACTIVATE:
                 actor = spec.actor(step.actor)
@@ -71,7 +70,7 @@ def may_approve(user: User | None) -> bool:
     if user.is_agency_admin:
         return True
     # The same rule as ``approvers``, asked from the user's side: for the menu of every page.
-    keys = activating_keys(user.agency)
+    keys = activating_keys(Agency.of_request(user.agency_id))
     return any(p.key in keys and p.agency_id == user.agency_id
                for p, _c in positions_today(user))
 

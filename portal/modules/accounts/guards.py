@@ -51,6 +51,14 @@ def is_approver() -> bool:
     return g.is_approver
 
 
+def menu_state() -> tuple:
+    """What the menu of every page shows of the logged-in user (see base.html)."""
+    if not current_user.is_authenticated:
+        return (None,)
+    return (current_user.id, current_user.agency_id, current_user.is_agency_admin,
+            is_approver())
+
+
 @login_manager.user_loader
 def _load_user(session_id: str) -> User | None:
     return User.from_session_id(session_id)

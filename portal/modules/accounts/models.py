@@ -56,8 +56,12 @@ class User(BaseModel):
 
     @classmethod
     def by_id(cls, user_id: int) -> User | None:
-        """The user with this id, or None."""
-        return cls.get_or_none(cls.id == user_id)
+        """The user with this id, or None. Every logged-in request asks (flask-login), so
+        the statement is written out: peewee would spend more building it than the
+        database spends answering (``Model.raw`` still converts the columns)."""
+        database = cls._meta.database
+        found = list(cls.raw(f'SELECT * FROM "user" WHERE id = {database.param}', user_id))
+        return found[0] if found else None
 
     def get_id(self) -> str:
         """The session's user id (flask-login): the id and the account's nonce, so that a
@@ -93,10 +97,17 @@ class Position(BaseModel):
 
     @classmethod
     def held_by(cls, user: User, on: dt.date) -> list[tuple[Position, str]]:
-        """(position, capacity) pairs the user holds on a date, directly or as Plh/Plt."""
-        rows = (Assignment.select(Assignment.capacity, cls).join(cls)
-                .where(Assignment.held_on(user, on)).order_by(Assignment.id))
-        return [(row.position, row.capacity) for row in rows]
+        """(position, capacity) pairs the user holds on a date, directly or as Plh/Plt
+        (every page of an official asks: the statement is written out, see User.by_id)."""
+        p = cls._meta.database.param
+        day = Assignment.starts_on.db_value(on)
+        rows = cls.raw(f"""
+            SELECT p.id, p.agency_id, p."key", p.title, h.capacity AS held_as
+            FROM "assignment" AS h JOIN "position" AS p ON p.id = h.position_id
+            WHERE h.user_id = {p} AND (h.starts_on IS NULL OR h.starts_on <= {p})
+              AND (h.ends_on IS NULL OR h.ends_on >= {p})
+            ORDER BY h.id""", user.id, day, day)
+        return [(position, position.held_as) for position in rows]
 
 
 # How an official holds a position, as letters and pages write it before the title:

@@ -230,7 +230,7 @@ def end_assignment(actor: User, assignment_id: int) -> Assignment:
 def today_for(user: User) -> dt.date:
     """Today's date where the user works (their agency's zone; WIB without an agency)."""
     if user.agency_id:
-        return Agency.calendar_of(user.agency_id).local(utcnow()).date()
+        return Agency.of_request(user.agency_id).today()
     return WorkCalendar.from_config("Asia/Jakarta").local(utcnow()).date()
 
 

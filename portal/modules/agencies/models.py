@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from peewee import (
     BooleanField,
@@ -46,12 +47,28 @@ class Agency(BaseModel):
             return cls.get_by_id(agency_id).calendar()
         memo = g.setdefault("agency_calendars", {})
         if agency_id not in memo:
-            memo[agency_id] = cls.get_by_id(agency_id).calendar()
+            memo[agency_id] = cls.of_request(agency_id).calendar()
+        return memo[agency_id]
+
+    @classmethod
+    def of_request(cls, agency_id: int) -> Agency:
+        """The agency's row as this request read it first (pages show it many times);
+        outside a request, read now. Never for writes: operations read the row."""
+        from flask import g, has_request_context
+
+        if not has_request_context():
+            return cls.get_by_id(agency_id)
+        memo = g.setdefault("agencies", {})
+        if agency_id not in memo:
+            # Written out like User.by_id: every official's page reads it.
+            param = cls._meta.database.param
+            memo[agency_id] = cls.raw(f'SELECT * FROM "agency" WHERE id = {param}',
+                                      agency_id).get()
         return memo[agency_id]
 
     def today(self) -> dt.date:
         """Today's date in the agency's zone (assignment and leave dates are its dates)."""
-        return self.calendar().local(utcnow()).date()
+        return dt.datetime.now(ZoneInfo(self.timezone)).date()
 
 
 class DayOff(BaseModel):

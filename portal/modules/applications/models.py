@@ -4,6 +4,7 @@ with due times, and the append-only decisions. The schema is created only by mig
 from __future__ import annotations
 
 import datetime as dt
+from typing import NamedTuple
 
 from peewee import (
     CharField,
@@ -106,21 +107,37 @@ class Task(BaseModel):
         held = Assignment.select(Assignment.position).where(Assignment.held_on(user, on))
         return (cls.status == "open") & cls.position.in_(held)
 
+    # The inbox's statement, written out: every official runs it on every visit, and
+    # peewee builds a four-table query with a subquery in about 0.6 ms of Python, five
+    # times what the database needs to answer it (bench: 1.3 ms -> 0.3 ms per inbox).
+    # Plain SQL both SQLite and PostgreSQL run; {p} is the driver's placeholder.
+    INBOX_SQL = """
+        SELECT t.id, t.kind, t.step_key, t.due_at, t.clock_started_at,
+               a.registration_number, a.agency_id, s.id, s.code, s.title, s.sha256
+        FROM "task" AS t
+        JOIN "application" AS a ON a.id = t.application_id
+        JOIN "sop_version" AS s ON s.id = a.sop_id
+        WHERE t.status = 'open'
+          AND t.position_id IN (
+              SELECT h.position_id FROM "assignment" AS h
+              WHERE h.user_id = {p}
+                AND (h.starts_on IS NULL OR h.starts_on <= {p})
+                AND (h.ends_on IS NULL OR h.ends_on >= {p}))
+          AND ({p} = '' OR s.code = {p})
+        ORDER BY t.due_at ASC NULLS LAST, t.id
+        LIMIT {p}"""
     @classmethod
     def inbox_rows(cls, user: User, on: dt.date, sop_code: str = "", limit: int = 50):
         """What an official's inbox lists, the most urgent first: each open task of the
         positions the user holds on a date with its file's number and SOP version (one
-        statement; rows as named tuples, not model objects)."""
-        query = (cls.select(cls.id, cls.kind, cls.step_key, cls.due_at, cls.clock_started_at,
-                            Application.registration_number, Application.agency,
-                            SopVersion.id.alias("sop_id"), SopVersion.code, SopVersion.title,
-                            SopVersion.sha256)
-                 .join(Application).join(SopVersion)
-                 .where(cls.open_for_holder(user, on)))
-        if sop_code:
-            query = query.where(SopVersion.code == sop_code)
-        return list(query.order_by(cls.due_at.asc(nulls="LAST"), cls.id).limit(limit)
-                    .namedtuples())
+        statement, ``INBOX_SQL``; rows as ``InboxTask`` tuples, not model objects)."""
+        database = cls._meta.database
+        day = Assignment.starts_on.db_value(on)
+        cursor = database.execute_sql(cls.INBOX_SQL.format(p=database.param),
+                                      (user.id, day, day, sop_code, sop_code, limit))
+        due, started = cls.due_at.python_value, cls.clock_started_at.python_value
+        return [InboxTask(row[0], row[1], row[2], due(row[3]), started(row[4]), *row[5:])
+                for row in cursor.fetchall()]
 
     @classmethod
     def inbox_codes(cls, user: User, on: dt.date) -> list[str]:
@@ -160,3 +177,19 @@ class Decision(BaseModel):
     @classmethod
     def history(cls, application: Application) -> list[Decision]:
         return list(cls.select().where(cls.application == application).order_by(cls.id))
+
+
+class InboxTask(NamedTuple):
+    """One row of ``Task.inbox_rows``."""
+
+    id: int
+    kind: str
+    step_key: str
+    due_at: dt.datetime | None
+    clock_started_at: dt.datetime
+    registration_number: str | None
+    agency: int
+    sop_id: int
+    code: str
+    title: str
+    sha256: str

@@ -61,6 +61,15 @@ class SopVersion(BaseModel):
                 .order_by(cls.version.desc()).first())
 
     @classmethod
+    def active_specs(cls) -> list:
+        """The specs of every active version (one light statement, written out: the menu
+        of every official's page asks; specs are kept by hash)."""
+        database = cls._meta.database
+        cursor = database.execute_sql(
+            f'SELECT id, sha256 FROM "sop_version" WHERE active = {database.param}', (True,))
+        return [cls.spec_of(ident, sha256) for ident, sha256 in cursor.fetchall()]
+
+    @classmethod
     def catalogue(cls) -> list[SopVersion]:
         """The active version of every SOP, by agency and code (without the YAML sources:
         their specs are cached by hash)."""
