@@ -105,7 +105,7 @@ def _to_step(spec, application, step_key, storage):
                    else None)
         forward = next(o.key for o in step.outcomes if o.effect is Effect.FORWARD)
         applications_operations.decide(task.id, actor, forward, uploads=uploads, storage=storage,
-                          record=sample_values(step.record, today))
+                                       record=sample_values(step.record, today))
         application = Application.get_by_id(application.id)
     return Task.open_for(application)
 
@@ -132,13 +132,14 @@ def _every_event(storage, make_applicant):
     application, _ = walk("rekom-nakes", storage)  # a letter to download; the applicant acts
     revoke_letter(admin, application.letters[0], "Data STR keliru")
     spec, returned = _submit("rekom-nakes", storage)
-    applications_operations.decide(Task.open_for(returned).id, _holder(bangka, "sdmk_admin"), "incomplete",
-                      note="Berkas belum lengkap",
-                      verdicts={"str": {"complete": False, "note": "STR sudah kedaluwarsa"}})
+    applications_operations.decide(Task.open_for(returned).id, _holder(bangka, "sdmk_admin"),
+                                   "incomplete", note="Berkas belum lengkap",
+                                   verdicts={"str": {"complete": False,
+                                                     "note": "STR sudah kedaluwarsa"}})
     spec, rejected = _submit("kso-lms", storage)
     task = _to_step(spec, rejected, "inform_result", storage)
-    applications_operations.decide(task.id, _holder(task.position.agency, task.position.key), "rejected",
-                      note="Kuota kolegium penuh")
+    applications_operations.decide(task.id, _holder(task.position.agency, task.position.key),
+                                   "rejected", note="Kuota kolegium penuh")
     Agency.update(supervisor_position="kasi_sdmk").where(Agency.id == bangka.id).execute()
     _spec, late = _submit("rekom-nakes", storage, now=utcnow() - dt.timedelta(days=10))
     task = Task.open_for(late)
@@ -255,7 +256,7 @@ def test_an_applicant_gets_every_e_mail_in_the_language_chosen_when_registering(
     assert user.language == language
     bangka = Agency.get(Agency.code == "dinkes-bangka")
     approvals.decide_approval(User.by_email(BANGKA_ADMIN),
-                               approvals.request_approval(user, bangka), True)
+                              approvals.request_approval(user, bangka), True)
     application, _ = walk("rekom-nakes", storage, applicant_email=email)
     assert application.status == "completed"
     deliver()
@@ -352,7 +353,7 @@ def test_the_migration_adds_the_language_to_existing_accounts_and_reverts(app, d
 
 
 def test_logging_in_on_a_new_browser_brings_back_the_account_s_language(app, demo,
-                                                                         make_applicant):
+                                                                        make_applicant):
     user = make_applicant()
     first = Browser(app)
     first.login(user.email, "x" * 12)

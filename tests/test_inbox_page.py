@@ -62,7 +62,7 @@ def _rows(page) -> int:
 
 
 def test_a_repeat_visit_to_an_unchanged_inbox_is_answered_304_without_rendering(official,
-                                                                              rendered):
+                                                                                rendered):
     first = official.get("/inbox")
     etag = first.headers["ETag"]
     rendered.clear()
@@ -156,7 +156,7 @@ def test_a_new_acting_position_shows_at_once(app, official, demo):
     admin = User.by_email(ADMIN)
     today = dt.date.today()
     staff.assign_acting(admin, User.by_email(OFFICIAL).id, kasi.id, "plh", today,
-                                 today + dt.timedelta(days=1))
+                        today + dt.timedelta(days=1))
     after = text(official.get("/inbox"))
     assert f"Plh. {kasi.title}" in after and f"Plh. {kasi.title}" not in before
 
@@ -177,7 +177,7 @@ def test_a_filtered_inbox_lists_a_service_whose_first_file_just_arrived(official
 
     source = next(p for p in seed_files() if p.stem == "rekom-nakes").read_text()
     sops_operations.import_sop(source.replace("code: rekom-nakes", "code: rekom-nakes-lanjutan"),
-                          "rekom-nakes-lanjutan.yaml")
+                               "rekom-nakes-lanjutan.yaml")
     before = text(official.get("/inbox?sop=rekom-nakes"))
     assert "rekom-nakes-lanjutan" not in before
     _submit(storage, "rekom-nakes-lanjutan")

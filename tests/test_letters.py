@@ -75,7 +75,7 @@ def _pdf(storage, letter) -> bytes:
                     reason="needs poppler-utils, zbar-tools, libnss3-tools and check-letter")
 @pytest.mark.parametrize("code", sorted(SEEDS))
 def test_every_letter_of_every_seed_passes_the_independent_check(demo, storage, tmp_path,
-                                                                code):
+                                                                 code):
     issued = _walked(storage, code)
     assert set(issued) == {lt.key for lt in SEEDS[code].letters}
     ca = tmp_path / "ca.pem"
@@ -236,8 +236,8 @@ def _file_at_number_step(storage):
         step = spec.step(task.step_key)
         holder = task.position.assignments[0].user
         applications_operations.decide(task.id, holder, next(o.key for o in step.outcomes
-                                                if o.effect is Effect.FORWARD),
-                          record=sample_values(step.record, dt.date.today()))
+                                                             if o.effect is Effect.FORWARD),
+                                       record=sample_values(step.record, dt.date.today()))
         application = Application.get_by_id(application.id)
     return application
 
@@ -270,7 +270,7 @@ def test_a_signing_failure_issues_nothing_and_a_retry_works(app, demo, storage, 
 
 
 def test_the_applicant_downloads_the_letter_and_nobody_else_does(app, demo, storage,
-                                                                make_applicant):
+                                                                 make_applicant):
     letter = _walked(storage, "rekom-nakes")["rekomendasi"]
     owner = Browser(app)
     owner.login(DEMO_APPLICANT, PASSWORD)
@@ -398,9 +398,9 @@ def test_a_n_needs_a_definitive_position_of_one_s_own(app, demo):
     admin = User.by_email("admin@dinkes-bangka.absah.test")
     kadin = Position.get((Position.agency == agency) & (Position.key == "kadin"))
     newcomer = staff.create_official(admin, "baru@dinkes-bangka.absah.test",
-                                              "Pegawai Baru", None, "kata-sandi-panjang-1")
+                                     "Pegawai Baru", None, "kata-sandi-panjang-1")
     today = agency.today()
     with pytest.raises(ValidationError) as refused:
         staff.assign_acting(admin, newcomer.id, kadin.id, "an", today.isoformat(),
-                                     (today + dt.timedelta(days=1)).isoformat())
+                            (today + dt.timedelta(days=1)).isoformat())
     assert "jabatan definitif" in refused.value.errors["user"]

@@ -54,8 +54,9 @@ def _uploads(private=False):
 
 
 def _submit(user, storage, **kw):
-    return applications_operations.submit_application(user, "contoh-surat-keterangan", _form(), _uploads(),
-                                         storage, **kw)
+    return applications_operations.submit_application(user, "contoh-surat-keterangan", _form(),
+                                                      _uploads(),
+                                                      storage, **kw)
 
 
 def test_submit_numbers_the_file_and_hands_it_to_the_checking_step(contoh, make_applicant,
@@ -75,20 +76,22 @@ def test_submit_numbers_the_file_and_hands_it_to_the_checking_step(contoh, make_
 def test_invalid_form_and_missing_documents_are_all_reported(contoh, make_applicant, storage):
     with pytest.raises(ValidationError) as caught:
         applications_operations.submit_application(make_applicant(), "contoh-surat-keterangan",
-                                      {"nik": "123", "practice_type": "private"},
-                                      {"ktp": Upload("ktp.pdf", b"not a pdf")}, storage)
+                                                   {"nik": "123", "practice_type": "private"},
+                                                   {"ktp": Upload("ktp.pdf", b"not a pdf")},
+                                                   storage)
     errors = caught.value.errors
     assert set(errors) >= {"full_name", "nik"}
     assert Application.select().count() == 0
 
 
 def test_conditional_document_is_required_only_when_its_condition_holds(contoh, make_applicant,
-                                                                       storage):
+                                                                        storage):
     with pytest.raises(ValidationError) as caught:
         applications_operations.submit_application(make_applicant(), "contoh-surat-keterangan",
-                                      _form("private"), _uploads(), storage)
+                                                   _form("private"), _uploads(), storage)
     assert set(caught.value.errors) == {"puskesmas_letter"}
-    application = applications_operations.submit_application(make_applicant(), "contoh-surat-keterangan",
+    application = applications_operations.submit_application(
+        make_applicant(), "contoh-surat-keterangan",
                                                 _form("private"), _uploads(private=True),
                                                 storage)
     assert {d.requirement for d in application.documents} == {"ktp", "puskesmas_letter"}
@@ -127,25 +130,26 @@ def test_main_path_reaches_the_end(contoh, make_applicant, storage):
 
 
 def test_return_goes_to_the_applicant_and_comes_back_with_a_new_version(contoh, make_applicant,
-                                                                         storage):
+                                                                        storage):
     applicant = make_applicant()
     application = _submit(applicant, storage)
     check = Task.open_for(application)
     with pytest.raises(ValidationError):  # a return needs a reason
         applications_operations.decide(check.id, contoh["admin"], "incomplete")
     applications_operations.decide(check.id, contoh["admin"], "incomplete", note="KTP buram",
-                      verdicts={"ktp": {"complete": False, "note": "buram"}})
+                                   verdicts={"ktp": {"complete": False, "note": "buram"}})
     application = Application.get_by_id(application.id)
     assert (application.status, application.current_step, application.resume_at) == (
         "returned", "submit", "check")
     correction = Task.open_for(application)
     assert correction.assignee_id == applicant.id and correction.kind == "correction"
     with pytest.raises(ValidationError) as caught:  # the failed KTP must be replaced
-        applications_operations.decide(correction.id, applicant, "submitted", uploads={}, storage=storage,
-                          form={})
+        applications_operations.decide(correction.id, applicant, "submitted", uploads={},
+                                       storage=storage,
+                                       form={})
     assert "ktp" in caught.value.errors
     applications_operations.decide(correction.id, applicant, "submitted", storage=storage,
-                      uploads={"ktp": Upload("ktp2.pdf", sample_pdf("KTP jelas"))})
+                                   uploads={"ktp": Upload("ktp2.pdf", sample_pdf("KTP jelas"))})
     application = Application.get_by_id(application.id)
     assert (application.status, application.current_step) == ("in_progress", "check")
     versions = [d.version for d in Document.select().where(Document.requirement == "ktp")]
@@ -160,11 +164,12 @@ def test_the_clock_of_the_returning_step_resumes_instead_of_restarting(contoh, m
     check = Task.open_for(application)
     assert check.due_at == dt.datetime(2026, 11, 23, 6, 0, tzinfo=dt.UTC)  # 4 office hours
     paused = monday_9 + dt.timedelta(hours=1)
-    applications_operations.decide(check.id, contoh["admin"], "incomplete", note="kurang", now=paused)
+    applications_operations.decide(check.id, contoh["admin"], "incomplete", note="kurang",
+                                   now=paused)
     correction = Task.open_for(application)
     resumed = dt.datetime(2026, 11, 24, 1, 0, tzinfo=dt.UTC)  # Tuesday 08:00 WIB
     applications_operations.decide(correction.id, application.applicant, "submitted",
-                      storage=storage, now=resumed)
+                                   storage=storage, now=resumed)
     again = Task.open_for(application)
     # 3 office hours were left: Tuesday 08:00 + 3 h = 11:00 WIB = 04:00 UTC.
     assert again.due_at == dt.datetime(2026, 11, 24, 4, 0, tzinfo=dt.UTC)
@@ -174,7 +179,7 @@ def test_rejection_ends_the_case(contoh, make_applicant, storage):
     application = _submit(make_applicant(), storage)
     applications_operations.decide(Task.open_for(application).id, contoh["admin"], "complete")
     applications_operations.decide(Task.open_for(application).id, contoh["kasi"], "rejected",
-                      note="Tidak memenuhi syarat")
+                                   note="Tidak memenuhi syarat")
     application = Application.get_by_id(application.id)
     assert application.status == "rejected" and Task.open_for(application) is None
 
@@ -207,7 +212,7 @@ def test_acting_official_can_act_only_within_the_dates(contoh, make_applicant, s
 
 
 def test_two_concurrent_decisions_one_wins_the_other_is_told(app, contoh, make_applicant, storage,
-                                                            monkeypatch):
+                                                             monkeypatch):
     application = _submit(make_applicant(), storage)
     task_id = Task.open_for(application).id
     db.close()  # each thread opens its own connection

@@ -151,7 +151,7 @@ def test_a_failed_decision_sends_nothing(demo, storage, smtp):
 
 
 def test_a_message_fails_for_good_after_the_last_attempt_and_can_be_resent(demo, storage,
-                                                                          smtp):
+                                                                           smtp):
     walk("registrasi-praktek-mandiri", storage)
     message = OutboxMessage.select().order_by(OutboxMessage.id).first()
     OutboxMessage.update(attempts=outbox.MAX_ATTEMPTS - 1).where(

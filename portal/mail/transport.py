@@ -87,7 +87,8 @@ def init_app(app: Flask) -> None:
     def _deliver_soon(response):
         from flask import request
 
-        if request.method in ("POST", "PUT", "PATCH", "DELETE") and app.extensions["portal.config"].mail_server:
+        if (request.method in ("POST", "PUT", "PATCH", "DELETE")
+                and app.extensions["portal.config"].mail_server):
             response.call_on_close(lambda: _drain(app))
         return response
 

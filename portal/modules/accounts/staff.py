@@ -122,7 +122,7 @@ def create_position(actor: User, key: str, title: str) -> Position:
     if errors:
         raise ValidationError(errors)
     taken = ValidationError({"key": _l("Kunci ini sudah dipakai jabatan lain di "
-                                        "instansi ini.")})
+                                       "instansi ini.")})
     with db.atomic():
         if Position.select().where((Position.agency == agency) & (Position.key == key)).exists():
             raise taken

@@ -50,7 +50,7 @@ def decide_approval(approval_id):
     decision = request.form.get("decision", "")
     try:
         approval = accounts_approvals.decide_account(current_account(), approval_id, decision,
-                                                 request.form.get("reason", ""))
+                                                     request.form.get("reason", ""))
     except ValidationError as exc:
         return _approvals_page(status=422, errors={approval_id: exc.errors},
                                values={approval_id: request.form})
@@ -97,8 +97,8 @@ def create_official():
     form = request.form
     try:
         user = staff.create_official(current_account(), form.get("email", ""),
-                                              form.get("name", ""), form.get("nip", ""),
-                                              form.get("password", ""))
+                                     form.get("name", ""), form.get("nip", ""),
+                                     form.get("password", ""))
     except ValidationError as exc:
         values = {k: v for k, v in form.items() if k not in ("password", "csrf_token")}
         return _users_page(422, "official", exc.errors, values)
@@ -112,7 +112,7 @@ def create_position():
     form = request.form
     try:
         position = staff.create_position(current_account(), form.get("key", ""),
-                                                  form.get("title", ""))
+                                         form.get("title", ""))
     except ValidationError as exc:
         return _users_page(422, "position", exc.errors, form)
     flash(_("Jabatan %(title)s dibuat.", title=position.title), "ok")
@@ -125,7 +125,7 @@ def assign():
     form = request.form
     try:
         staff.assign_position(current_account(), form.get("user"), form.get("position"),
-                                       form.get("starts_on", ""))
+                              form.get("starts_on", ""))
     except ValidationError as exc:
         return _users_page(422, "assign", exc.errors, form)
     flash(_("Jabatan diberikan."), "ok")
@@ -164,8 +164,8 @@ def create_acting():
     form = request.form
     try:
         staff.assign_acting(current_account(), form.get("user"), form.get("position"),
-                                     form.get("capacity", ""), form.get("starts_on", ""),
-                                     form.get("ends_on", ""))
+                            form.get("capacity", ""), form.get("starts_on", ""),
+                            form.get("ends_on", ""))
     except ValidationError as exc:
         return _acting_page(422, exc.errors, form)
     flash(_("Penugasan Plh/Plt disimpan."), "ok")
@@ -193,8 +193,9 @@ def register():
     if request.method == "POST":
         try:
             accounts_operations.register_applicant(form.get("email", ""), form.get("name", ""),
-                                          form.get("password", ""), form.get("phone") or None,
-                                          language=current_locale())
+                                                   form.get("password", ""),
+                                                   form.get("phone") or None,
+                                                   language=current_locale())
         except ValidationError as exc:
             return render("auth/register.html", "form", status=422, errors=exc.errors, form=form)
         return render("auth/check_email.html", email=form.get("email", "").strip().lower())

@@ -60,7 +60,8 @@ def days_off():
 def add_day_off():
     form = request.form
     try:
-        agencies_operations.add_day_off(current_account(), form.get("day", ""), form.get("name", ""))
+        agencies_operations.add_day_off(current_account(), form.get("day", ""),
+                                        form.get("name", ""))
     except ValidationError as exc:
         return _days_off_page(422, exc.errors, form)
     flash(_("Hari libur ditambahkan."), "ok")

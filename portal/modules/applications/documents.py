@@ -86,7 +86,7 @@ def upload_problem(doc: DocumentSpec, upload: Upload):
 
 
 def check_uploads(spec: SopSpec, step: StepSpec, form, uploads: Mapping[str, Upload],
-                   existing: Mapping[str, Document], must_replace=frozenset()) -> None:
+                  existing: Mapping[str, Document], must_replace=frozenset()) -> None:
     errors: dict[str, object] = {}
     wanted = {d.key: d for d in documents_at_step(spec, step.key, form)}
     for key in uploads:
@@ -109,7 +109,7 @@ def check_uploads(spec: SopSpec, step: StepSpec, form, uploads: Mapping[str, Upl
 
 
 def store_uploads(application: Application, uploads: Mapping[str, Upload], user: User,
-                   storage: Storage, now: dt.datetime) -> None:
+                  storage: Storage, now: dt.datetime) -> None:
     spec = application.sop.spec
     known = {d.key: d for d in spec.documents}
     latest = Document.latest_for(application)

@@ -36,9 +36,9 @@ def task_recipients(task: Task) -> list[User]:
 def application_received(application: Application) -> None:
     """The receipt with the registration number (tanda terima)."""
     outbox.queue("application_received", [application.applicant],
-                  {**file_context(application),
-                   "submitted_at": _when(application, application.submitted_at)},
-                  application=application)
+                 {**file_context(application),
+                  "submitted_at": _when(application, application.submitted_at)},
+                 application=application)
 
 
 def task_opened(task: Task, application: Application, returned_by: Decision | None) -> None:

@@ -244,7 +244,7 @@ def _apply(task: Task, application: Application, spec: SopSpec, user: User,
         # Issued before the step counts as done; a failure rolls the whole decision back.
         try:
             issuance.issue_letters(application, spec, spec.step(task.step_key), user, position,
-                                  capacity, now)
+                                   capacity, now)
         except issuance.LetterError as exc:
             raise OperationError(exc.args[0] if exc.args else str(exc)) from None
     after = transition.after
@@ -337,7 +337,7 @@ def _ensure_may_open(user: User, spec: SopSpec, agency: Agency) -> None:
         if position.key == initiator.key and position.agency.code == code:
             return
     raise PermissionDenied(_l("Hanya %(title)s yang dapat memulai berkas ini.",
-                                  title=initiator.title))
+                              title=initiator.title))
 
 
 def _clean_form(spec: SopSpec, form: Mapping[str, Any]) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""Files: the applicant's pages (apply, track, correct, download) and the official's inbox and task pages."""
+"""Files: the applicant's pages (apply, track, correct, download) and the official's inbox
+and task pages."""
 
 from __future__ import annotations
 
@@ -127,7 +128,8 @@ def application(app_id):
     """The tracking page: where the file is, who holds it, standard vs. actual time."""
     application = _visible(app_id)
     if application.status == "draft":
-        return redirect(url_for("applications.apply", code=application.sop.code, draft=application.id))
+        return redirect(url_for("applications.apply", code=application.sop.code,
+                                draft=application.id))
     return render("application.html", "status", **_application_context(application))
 
 
@@ -333,7 +335,8 @@ def decide(task_id):
                              "note": form.get(f"verdict_note_{doc_key}", "")}
     try:
         record = {k[len("record_"):]: v for k, v in form.items() if k.startswith("record_")}
-        operations.decide(task.id, current_account(), form.get("outcome", ""), note=form.get("note", ""),
+        operations.decide(task.id, current_account(), form.get("outcome", ""),
+                          note=form.get("note", ""),
                           verdicts=verdicts or None, record=record,
                           uploads=uploads_from_request() if task.kind == "correction" else None,
                           storage=Storage(current_config().storage_dir))

@@ -276,8 +276,9 @@ def walk(sop_code: str, storage: Storage, applicant_email: str = DEMO_APPLICANT,
         uploads = sample_uploads(spec, step.key, application.form_data) if task.assignee_id \
             else None
         due = version.agency.calendar().format(task.due_at) if task.due_at else "-"
-        applications_operations.decide(task.id, actor, outcome.key, uploads=uploads, storage=storage,
-                          record=sample_values(step.record, today))
+        applications_operations.decide(task.id, actor, outcome.key, uploads=uploads,
+                                       storage=storage,
+                                       record=sample_values(step.record, today))
         path.append(WalkStep(step.ref, step.key, step.title, spec.actor(step.actor).title,
                              actor.email, outcome.key, due))
         application = Application.get_by_id(application.id)

@@ -89,14 +89,14 @@ def _signer(application: Application, spec: SopSpec, letter: LetterSpec, step: S
     if actor.kind is not ActorKind.POSITION:
         if decider_position is None:
             raise LetterError(_l("%(letter)s: tidak ada pejabat penanda tangan",
-                                  letter=letter.title))
+                                 letter=letter.title))
         return _Signer(decider, decider_position, decider_capacity or "definitive",
                        decider_position.title)
     steps_of_actor = [s.key for s in spec.application_steps if s.actor == actor.key]
     signed = (_with_people(Decision.select(Decision, User, Position))
               .where((Decision.application == application)
-                                      & Decision.step_key.in_(steps_of_actor)
-                                      & (Decision.effect == "forward"))
+                     & Decision.step_key.in_(steps_of_actor)
+                     & (Decision.effect == "forward"))
               .order_by(Decision.id.desc()).first())
     if signed is not None:
         return _Signer(signed.actor, signed.position, signed.capacity or "definitive",
@@ -136,8 +136,8 @@ def _paraf(application: Application, spec: SopSpec, calendar) -> tuple[signing.P
              if s.action in (ActionKind.PARAF, ActionKind.APPROVE)}
     rows = (_with_people(Decision.select(Decision, User, Position))
             .where((Decision.application == application)
-                                    & Decision.step_key.in_(kinds)
-                                    & (Decision.effect == "forward"))
+                   & Decision.step_key.in_(kinds)
+                   & (Decision.effect == "forward"))
             .order_by(Decision.id))
     return tuple(signing.Paraf(position=d.position.title if d.position_id else "",
                                name=d.actor.name, time=calendar.format(d.decided_at))
@@ -220,7 +220,8 @@ def _issue_one(application, spec, letter_spec, step, decider, position, capacity
         pdf = signing.sign_letter(
             rendered.pdf, identity, rendered.signature_box, qr_url=url,
             stamp_lines=signing.stamp_lines(signer.user.name, local_now, calendar.zone_label),
-            signing_time=now, certify=True, timestamper_url=current_config().signing_tsa_url or None)
+            signing_time=now, certify=True,
+            timestamper_url=current_config().signing_tsa_url or None)
     except (signing.SigningError, ValueError) as exc:
         raise LetterError(_l("%(letter)s gagal ditandatangani: %(problem)s",
                              letter=letter_spec.title, problem=str(exc))) from None

@@ -1,4 +1,5 @@
-"""Letters: public verification (/v/<token>), downloads, the register, and the agency's letter wording."""
+"""Letters: public verification (/v/<token>), downloads, the register, and the agency's
+letter wording."""
 
 from __future__ import annotations
 
@@ -128,7 +129,8 @@ def verify(token):
     return _no_store(render("verify.html", "result", status=422 if error else 200,
                             letter=letter, verdict=verdict, error=error, calendar=calendar,
                             holder=wording.mask_name(letter.holder_name),
-                            replacement=letter.replaced_by, dev_ca=not current_config().signing_p12_dir))
+                            replacement=letter.replaced_by,
+                            dev_ca=not current_config().signing_p12_dir))
 
 
 @bp.get("/ca.pem")
@@ -195,7 +197,7 @@ def detail(letter_id):
             abort(403)
         try:
             letter = operations.revoke_letter(user, letter, request.form.get("reason", ""),
-                                           replace=request.form.get("action") == "replace")
+                                              replace=request.form.get("action") == "replace")
         except ValidationError as exc:
             errors = exc.errors
         except issuance.LetterError as exc:

@@ -688,7 +688,7 @@ class _Reader:
         for path, item in self.items(value, "documents"):
             d = self.mapping(item, path, {"key", "label", "required", "when", "media",
                                           "max_size_mb", "personal", "help", "step"},
-                              {"key", "label"})
+                             {"key", "label"})
             media = self.texts(d.get("media"), f"{path}.media") or ("pdf", "jpeg", "png")
             for i, m in enumerate(media):
                 if m not in MEDIA_TYPES:
