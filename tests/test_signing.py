@@ -227,15 +227,17 @@ def test_pkcs11_token_signs_a_trusted_letter(tmp_path, monkeypatch, ca, make_con
     ca.signer_identity("hsm", "Kepala Badan", None, "Kepala Badan", "BPMPTSP Bangka")
     subprocess.run(["softhsm2-util", "--import", str(ca.directory / "hsm-key.pem"), "--token",
                     "absah", "--label", "hsm", "--id", "01", "--pin", "123456"], check=True)
-    cert_der = x509.load_pem_x509_certificate((ca.directory / "hsm.pem").read_bytes()).public_bytes(
-        serialization.Encoding.DER)
+    cert = x509.load_pem_x509_certificate((ca.directory / "hsm.pem").read_bytes())
+    cert_der = cert.public_bytes(serialization.Encoding.DER)
     token = pkcs11.lib(library).get_token(token_label="absah")
     with token.open(rw=True, user_pin="123456") as session:
         session.create_object({
             pkcs11.Attribute.CLASS: pkcs11.ObjectClass.CERTIFICATE,
             pkcs11.Attribute.CERTIFICATE_TYPE: pkcs11.CertificateType.X_509,
             pkcs11.Attribute.TOKEN: True, pkcs11.Attribute.LABEL: "hsm",
-            pkcs11.Attribute.ID: b"\x01", pkcs11.Attribute.VALUE: cert_der})
+            pkcs11.Attribute.ID: b"\x01", pkcs11.Attribute.VALUE: cert_der,
+            # SoftHSM refuses a certificate object without its subject (TemplateIncomplete)
+            pkcs11.Attribute.SUBJECT: cert.subject.public_bytes()})
     identity = load_pkcs11_identity(Pkcs11Config(
         library=library, token_label="absah", key_label="hsm", pin="123456",
         chain_file=str(ca.directory / "ca.pem")))
