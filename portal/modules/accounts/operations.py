@@ -11,12 +11,11 @@ from werkzeug.security import check_password_hash
 from portal.config import current_config
 from portal.core.db import db
 from portal.core.errors import OperationError, ValidationError
-from portal.core.forms import NAME_MAX
 from portal.core.i18n import lazy_gettext as _l
 from portal.core.model import utcnow
 from portal.modules.accounts import notify
 from portal.modules.accounts.models import LoginFailure, User
-from portal.modules.accounts.policy import EMAIL_PATTERN, MIN_PASSWORD
+from portal.modules.accounts.policy import email_problem, name_problem, password_problem
 from portal.modules.audit import trail as audit
 
 
@@ -25,15 +24,10 @@ def register_applicant(email: str, name: str, password: str, phone: str | None =
     """Create an applicant account (not yet verified, not yet approved) that receives its
     e-mails, the confirmation link first, in ``language`` (a code the caller checked)."""
     email = (email or "").strip().lower()
-    errors = {}
-    if not EMAIL_PATTERN.match(email):
-        errors["email"] = _l("Alamat e-mail tidak valid.")
-    if not (name or "").strip():
-        errors["name"] = _l("Nama wajib diisi.")
-    elif len(name.strip()) > NAME_MAX:
-        errors["name"] = _l("Nama terlalu panjang (maksimal %(n)s karakter).", n=NAME_MAX)
-    if len(password or "") < MIN_PASSWORD:
-        errors["password"] = _l("Kata sandi minimal %(n)s karakter.", n=MIN_PASSWORD)
+    name = (name or "").strip()
+    problems = {"email": email_problem(email), "name": name_problem(name),
+                "password": password_problem(password)}
+    errors = {field: problem for field, problem in problems.items() if problem}
     if errors:
         raise ValidationError(errors)
     with db.atomic():
@@ -83,9 +77,8 @@ def request_password_reset(email: str) -> None:
 
 def reset_password(user: User, password: str) -> User:
     """Set a new password (the reset link stops working, other sessions end)."""
-    if len(password or "") < MIN_PASSWORD:
-        raise ValidationError({"password": _l("Kata sandi minimal %(n)s karakter.",
-                                              n=MIN_PASSWORD)})
+    if problem := password_problem(password):
+        raise ValidationError({"password": problem})
     with db.atomic():
         user.password_hash = current_config().hash_password(password)
         user.rotate_nonce()  # other sessions end; this reset link is spent

@@ -18,7 +18,7 @@ from portal.core.forms import NAME_MAX, int_or_none, iso_date, parse_date
 from portal.core.i18n import lazy_gettext as _l
 from portal.core.model import utcnow
 from portal.modules.accounts.models import Assignment, Position, User
-from portal.modules.accounts.policy import EMAIL_PATTERN, MIN_PASSWORD
+from portal.modules.accounts.policy import email_problem, name_problem, password_problem
 from portal.modules.agencies.models import Agency
 from portal.modules.audit import trail as audit
 
@@ -76,17 +76,11 @@ def create_official(actor: User, email: str, name: str, nip: str = "",
     email = (email or "").strip().lower()
     name = (name or "").strip()
     nip = " ".join((nip or "").split())
-    errors = {}
-    if not EMAIL_PATTERN.match(email) or len(email) > 254:
-        errors["email"] = _l("Alamat e-mail tidak valid.")
-    if not name:
-        errors["name"] = _l("Nama wajib diisi.")
-    elif len(name) > NAME_MAX:
-        errors["name"] = _l("Nama terlalu panjang (maksimal %(n)s karakter).", n=NAME_MAX)
+    problems = {"email": email_problem(email), "name": name_problem(name),
+                "password": password_problem(password)}
     if nip and (not nip.replace(" ", "").isdigit() or len(nip.replace(" ", "")) != 18):
-        errors["nip"] = _l("NIP terdiri atas 18 angka.")
-    if len(password or "") < MIN_PASSWORD:
-        errors["password"] = _l("Kata sandi minimal %(n)s karakter.", n=MIN_PASSWORD)
+        problems["nip"] = _l("NIP terdiri atas 18 angka.")
+    errors = {field: problem for field, problem in problems.items() if problem}
     if errors:
         raise ValidationError(errors)
     taken = ValidationError({"email": _l("Alamat e-mail ini sudah terdaftar.")})

@@ -20,7 +20,7 @@ from portal.core.model import utcnow
 from portal.core.numbering import next_value
 from portal.modules.accounts.approvals import needs_approval
 from portal.modules.accounts.models import AccountApproval, Position, User
-from portal.modules.accounts.policy import EMAIL_PATTERN
+from portal.modules.accounts.policy import email_problem
 from portal.modules.agencies.models import Agency
 from portal.modules.applications import notify
 from portal.modules.applications.documents import (
@@ -376,8 +376,8 @@ def _field_problem(kind: str, value: str, choices) -> LazyText | None:
             return _l("Tanggal tidak valid (format TTTT-BB-HH).")
     if kind == "number" and not re.fullmatch(r"-?\d+([.,]\d+)?", value):
         return _l("Isi dengan angka.")
-    if kind == "email" and not EMAIL_PATTERN.match(value):
-        return _l("Alamat e-mail tidak valid.")
+    if kind == "email":
+        return email_problem(value)
     if kind == "nik" and not re.fullmatch(r"\d{16}", value):
         return _l("NIK terdiri dari 16 angka.")
     if kind == "phone" and not re.fullmatch(r"\+?[\d\s-]{8,20}", value):
