@@ -3,8 +3,6 @@ administrator's pages for account approvals, officials, positions and acting off
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Blueprint, abort, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -178,12 +176,6 @@ def request_approval(code):
     version = SopVersion.current(code) or abort(404)
     accounts_approvals.request_approval(current_account(), version.agency)
     return redirect(url_for("sops.service", code=code), 303)
-
-
-THROTTLE_WINDOW = dt.timedelta(minutes=15)
-
-
-THROTTLE_LIMIT = 5  # failures per address (and per IP, times four) inside the window
 
 
 @bp.route("/register", methods=["GET", "POST"])
