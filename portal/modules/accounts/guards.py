@@ -53,10 +53,10 @@ def is_approver() -> bool:
 
 def menu_state() -> tuple:
     """What the menu of every page shows of the logged-in user (see base.html)."""
-    if not current_user.is_authenticated:
+    user = current_account()
+    if not user.is_authenticated:
         return (None,)
-    return (current_user.id, current_user.agency_id, current_user.is_agency_admin,
-            is_approver())
+    return (user.id, user.agency_id, user.is_agency_admin, is_approver())
 
 
 @login_manager.user_loader
