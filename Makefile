@@ -10,10 +10,12 @@ TEST_WORKERS ?= 2  # pytest-xdist processes: one per core here
 .PHONY: run test setup assets lint clean weight bench
 
 run: export PORTAL_BASE_URL ?= http://127.0.0.1:$(PORT)
+run: export PORTAL_DEMO_MAILBOX ?= 1
 run: setup ## set up, migrate, load demo data, serve on http://127.0.0.1:$(PORT)
 	$(FLASK) db upgrade
 	$(FLASK) demo
 	@echo "Absah: http://127.0.0.1:$(PORT)  (Ctrl-C stops it)"
+	@if [ "$$PORTAL_DEMO_MAILBOX" = 1 ]; then echo "E-mails (demo mailbox, no SMTP needed): http://127.0.0.1:$(PORT)/dev/mailbox"; fi
 	$(VENV)/bin/gunicorn --workers 2 --worker-class gthread --threads 4 --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
 
 test: setup ## set up and run the whole suite (PostgreSQL too when PORTAL_TEST_DATABASE_URL is set)

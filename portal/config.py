@@ -55,6 +55,9 @@ class Config:
     """Seconds to wait for the SMTP server at each step (PORTAL_MAIL_TIMEOUT)."""
     outbox_deliver_after_request: bool = True
     """Deliver queued e-mails right after the request that queued them."""
+    demo_mailbox: bool = False
+    """Demo only: every queued e-mail readable at /dev/mailbox, without login or SMTP
+    (PORTAL_DEMO_MAILBOX; ``make run`` turns it on). Never on a real portal."""
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], instance: Path,
@@ -83,6 +86,7 @@ class Config:
             "mail_sender": env("PORTAL_MAIL_SENDER", "Absah <no-reply@absah.test>"),
             "mail_timeout": float(env("PORTAL_MAIL_TIMEOUT", "30")),
             "outbox_deliver_after_request": _flag(env("PORTAL_OUTBOX_AFTER_REQUEST", "1")),
+            "demo_mailbox": _flag(env("PORTAL_DEMO_MAILBOX", "")),
         }
         fields = {f.name for f in dataclasses.fields(cls)}
         extra = {}

@@ -153,6 +153,9 @@ class LetterContent:
     footer_note: str = ""
     """Small print at the bottom of every page (e.g. how to verify the letter)."""
 
+    watermark: str = ""
+    """A large light word across every page (``DRAF`` on a draft that is not signed yet)."""
+
     def __post_init__(self):
         if not 1 <= len(self.letterhead) <= 4:
             raise InvalidConfig("letterhead: give 1 to 4 lines")
@@ -160,7 +163,7 @@ class LetterContent:
             if isinstance(getattr(self, name), str | bytes):
                 raise InvalidConfig(f"{name}: expected a sequence of lines, not a string")
             object.__setattr__(self, name, tuple(getattr(self, name)))
-        for name in ("title", "number", "place_date", "subject", "footer_note"):
+        for name in ("title", "number", "place_date", "subject", "footer_note", "watermark"):
             if not isinstance(getattr(self, name), str):
                 raise InvalidConfig(f"{name}: expected text")
         for name in ("letterhead", "addressee", "body"):
@@ -470,12 +473,20 @@ def _story(content: LetterContent, width: float, sink: list) -> list[Flowable]:
     return story
 
 
-def _footer(note: str):
+def _footer(note: str, watermark: str = ""):
     lines = simpleSplit(_plain(note), _HEAD_FONT, 7, PAGE_WIDTH - MARGIN_LEFT - MARGIN_RIGHT - 50)
     lines = lines[:4]
 
     def draw(canvas, doc):
         canvas.saveState()
+        if watermark:
+            canvas.saveState()
+            canvas.setFillGray(0.85)
+            canvas.setFont(_HEAD_FONT, 110)
+            canvas.translate(PAGE_WIDTH / 2, PAGE_HEIGHT / 2)
+            canvas.rotate(45)
+            canvas.drawCentredString(0, -35, _plain(watermark))
+            canvas.restoreState()
         canvas.setFont(_HEAD_FONT, 7)
         canvas.setFillGray(0.25)
         y = 10 * mm + 8.5 * (len(lines) - 1)
@@ -496,7 +507,7 @@ def render_letter(content: LetterContent) -> RenderedLetter:
     """Render ``content`` to an A4 PDF; the stamp box is on the last page, in PDF points."""
     if not isinstance(content, LetterContent):
         raise InvalidConfig(f"expected LetterContent, got {type(content).__name__}")
-    footer, footer_height = _footer(content.footer_note)
+    footer, footer_height = _footer(content.footer_note, content.watermark)
     bottom = max(MARGIN_BOTTOM, footer_height)
     width = PAGE_WIDTH - MARGIN_LEFT - MARGIN_RIGHT
     frame = Frame(MARGIN_LEFT, bottom, width, PAGE_HEIGHT - MARGIN_TOP - bottom,

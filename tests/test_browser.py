@@ -229,6 +229,13 @@ def go_to_inbox(page) -> None:
     expect(page.get_by_role("heading", name="Kotak masuk", level=1)).to_be_visible()
 
 
+def judge_the_rest_complete(page) -> None:
+    """Checks start unmarked: tick "lengkap" for each document not judged yet."""
+    for row in page.locator("fieldset.judgement").all():
+        if not row.locator("input[type=radio]:checked").count():
+            row.get_by_label("lengkap", exact=True).check()
+
+
 def official_decides(official: Person, number: str, outcome: str, *, shots=None,
                      note: str | None = None, incomplete: dict[str, str] | None = None,
                      record: dict[str, str] | None = None,
@@ -248,6 +255,7 @@ def official_decides(official: Person, number: str, outcome: str, *, shots=None,
         row = page.get_by_role("group", name=label)  # the document's fieldset and legend
         row.get_by_label("tidak lengkap", exact=True).check()
         row.get_by_label(f"Catatan untuk {label}").fill(reason)
+    judge_the_rest_complete(page)
     for label, option in (record_choices or {}).items():
         page.get_by_label(label).select_option(label=option)
     for label, value in (record or {}).items():
@@ -258,6 +266,11 @@ def official_decides(official: Person, number: str, outcome: str, *, shots=None,
         shots(page, "task")
     task_url = page.url
     button.click()
+    # A signing step asks once more, naming the letter: confirm with the same button.
+    asked = page.get_by_text("Tandatangani surat?")
+    expect(asked.or_(page.get_by_text("Keputusan tersimpan")).first).to_be_visible()
+    if asked.is_visible():
+        page.get_by_role("button", name=outcome, exact=True).click()
     expect(page.get_by_text("Keputusan tersimpan")).to_be_visible()
     expect(page.get_by_text("Diputuskan:")).to_be_visible()
     if official.js:  # the panel was swapped in place: no redirect to ?done=1
@@ -473,6 +486,29 @@ def test_a_refused_htmx_click_shows_why_in_the_alerts(people, files, shots):
 
 
 @pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
+def test_an_unjudged_forward_is_refused_with_a_focused_summary(people, js, files, shots):
+    """Checks start unmarked; forwarding before judging each document is refused with the
+    error summary, which takes the focus (autofocus: on the page, and in htmx's swap)."""
+    number = submit_sik(people(APPLICANT, js), js, files)
+    page = people(PETUGAS, js).page
+    go_to_inbox(page)
+    page.get_by_role("link", name=number, exact=True).click()
+    button = page.get_by_role("button", name="Lengkap: teruskan ke Tim Teknis Dinkes")
+    expect(button).to_be_visible()
+    page.wait_for_load_state()  # with JavaScript: htmx (a deferred script) is in place
+    expect(page.locator("fieldset.judgement input[type=radio]:checked")).to_have_count(0)
+    button.click()
+    summary = page.locator(".error-summary")
+    expect(summary).to_contain_text("Ada masalah")
+    expect(summary).to_be_focused()
+    links = summary.get_by_role("link")
+    expect(links.first).to_contain_text("belum diperiksa")
+    target = links.first.get_attribute("href")
+    expect(page.locator(target)).to_have_attribute("type", "radio")
+    shots(page, "unjudged-forward")
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
 def test_info_kompetensi_teknis_walk(people, js, files, shots, tmp_path):
     jft = people(JFT, js)
     page = jft.page
@@ -584,6 +620,7 @@ def _approve(page, number: str, first: bool) -> None:
     # click before it would be a plain form post (which works too, with a redirect); this
     # measures the htmx path, so wait for it.
     page.wait_for_load_state("load")
+    judge_the_rest_complete(page)
     button.click()
     expect(page.get_by_text("Keputusan tersimpan")).to_be_visible(timeout=60_000)
 

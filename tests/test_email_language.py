@@ -8,7 +8,7 @@ from email.header import decode_header, make_header
 
 import pytest
 from jinja2 import Environment, meta, nodes
-from webclient import Browser, text
+from webclient import Browser, text, verdicts
 
 from portal.core.db import MIGRATIONS_DIR, migrate, pending_migrations
 from portal.core.model import utcnow
@@ -105,6 +105,7 @@ def _to_step(spec, application, step_key, storage):
                    else None)
         forward = next(o.key for o in step.outcomes if o.effect is Effect.FORWARD)
         applications_operations.decide(task.id, actor, forward, uploads=uploads, storage=storage,
+                                       verdicts=verdicts(task),
                                        record=sample_values(step.record, today))
         application = Application.get_by_id(application.id)
     return Task.open_for(application)
@@ -230,7 +231,7 @@ def _register(app, smtp, email, choose=None):
         browser.get(f"/lang/{choose}")
     browser.get("/register")
     response = browser.post("/register", {"name": "Rina Pemohon", "email": email,
-                                          "password": PASSWORD})
+                                          "password": PASSWORD}, follow_redirects=True)
     assert response.status_code == 200
     deliver()
     (verification,) = _to(smtp, email)

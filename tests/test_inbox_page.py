@@ -9,7 +9,7 @@ import time
 
 import pytest
 from flask import template_rendered
-from webclient import Browser, text
+from webclient import Browser, text, verdicts
 
 from portal.core.model import utcnow
 from portal.modules.accounts import staff
@@ -110,7 +110,8 @@ def test_a_new_file_and_a_decided_task_show_at_the_next_visit(official, storage)
     task = Task.open_for(second)
     spec = second.sop.spec
     forward = next(o for o in spec.step(task.step_key).outcomes if o.effect is Effect.FORWARD)
-    applications_operations.decide(task.id, User.by_email(OFFICIAL), forward.key)
+    applications_operations.decide(task.id, User.by_email(OFFICIAL), forward.key,
+                                   verdicts=verdicts(task))
     page = official.get("/inbox", headers={"If-None-Match": page.headers["ETag"]})
     assert page.status_code == 200
     assert _rows(page) == 1 and second.registration_number not in text(page)

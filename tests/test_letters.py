@@ -17,7 +17,7 @@ import pytest
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.generic import pdf_name, pdf_string
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from webclient import Browser, text
+from webclient import Browser, text, verdicts
 
 from portal.core.db import db
 from portal.core.errors import ValidationError
@@ -237,6 +237,7 @@ def _file_at_number_step(storage):
         holder = task.position.assignments[0].user
         applications_operations.decide(task.id, holder, next(o.key for o in step.outcomes
                                                              if o.effect is Effect.FORWARD),
+                                       verdicts=verdicts(task),
                                        record=sample_values(step.record, dt.date.today()))
         application = Application.get_by_id(application.id)
     return application

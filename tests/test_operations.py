@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from webclient import verdicts
 from werkzeug.security import generate_password_hash
 
 from portal.core.db import db
@@ -120,7 +121,8 @@ def test_kasi_cannot_act_before_admin_checks(contoh, make_applicant, storage):
 def test_main_path_reaches_the_end(contoh, make_applicant, storage):
     application = _submit(make_applicant(), storage)
     for key, outcome in [("admin", "complete"), ("kasi", "approved"), ("kadin", "signed")]:
-        applications_operations.decide(Task.open_for(application).id, contoh[key], outcome)
+        task = Task.open_for(application)
+        applications_operations.decide(task.id, contoh[key], outcome, verdicts=verdicts(task))
     application = Application.get_by_id(application.id)
     assert application.status == "completed" and application.closed_at is not None
     assert Task.open_for(application) is None
@@ -177,7 +179,8 @@ def test_the_clock_of_the_returning_step_resumes_instead_of_restarting(contoh, m
 
 def test_rejection_ends_the_case(contoh, make_applicant, storage):
     application = _submit(make_applicant(), storage)
-    applications_operations.decide(Task.open_for(application).id, contoh["admin"], "complete")
+    check = Task.open_for(application)
+    applications_operations.decide(check.id, contoh["admin"], "complete", verdicts=verdicts(check))
     applications_operations.decide(Task.open_for(application).id, contoh["kasi"], "rejected",
                                    note="Tidak memenuhi syarat")
     application = Application.get_by_id(application.id)
@@ -187,7 +190,7 @@ def test_rejection_ends_the_case(contoh, make_applicant, storage):
 def test_a_second_decision_is_refused_naming_who_decided(contoh, make_applicant, storage):
     application = _submit(make_applicant(), storage)
     task = Task.open_for(application)
-    applications_operations.decide(task.id, contoh["admin"], "complete")
+    applications_operations.decide(task.id, contoh["admin"], "complete", verdicts=verdicts(task))
     events = AuditEvent.select().count()
     with pytest.raises(applications_operations.AlreadyDecided) as caught:
         applications_operations.decide(task.id, contoh["admin"], "incomplete", note="x")
@@ -207,7 +210,8 @@ def test_acting_official_can_act_only_within_the_dates(contoh, make_applicant, s
     with pytest.raises(PermissionDenied):
         applications_operations.decide(task.id, stand_in, "complete")
     Assignment.update(starts_on=today - dt.timedelta(days=1)).execute()
-    decision = applications_operations.decide(task.id, stand_in, "complete")
+    decision = applications_operations.decide(task.id, stand_in, "complete",
+                                              verdicts=verdicts(task))
     assert decision.capacity == "plh"
 
 
@@ -232,7 +236,8 @@ def test_two_concurrent_decisions_one_wins_the_other_is_told(app, contoh, make_a
         if wait:
             winner_inside.wait(5)
         try:
-            kwargs = {"note": "kurang"} if outcome == "incomplete" else {}
+            kwargs = ({"note": "kurang"} if outcome == "incomplete"
+                      else {"verdicts": verdicts(Task.get_by_id(task_id))})
             with app.app_context():  # as each request of a server has its own
                 results[name] = applications_operations.decide(task_id, contoh["admin"],
                                                                outcome, **kwargs)

@@ -7,6 +7,7 @@ import datetime as dt
 import threading
 
 import pytest
+from webclient import verdicts
 
 from portal.core.db import db
 from portal.core.errors import OperationError
@@ -145,7 +146,8 @@ def test_a_failed_decision_sends_nothing(demo, storage, smtp):
     # The next step's position disappears: the decision cannot hand the file on.
     Position.delete().where(Position.key == "kasi_sdmk").execute()
     with pytest.raises(OperationError):
-        operations.decide(Task.open_for(application).id, admin, "complete")
+        check = Task.open_for(application)
+        operations.decide(check.id, admin, "complete", verdicts=verdicts(check))
     assert Application.get_by_id(application.id).current_step == "check"
     assert deliver().sent == 0 and len(smtp.messages) == before
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from webclient import verdicts
 
 from portal.modules.accounts.models import User
 from portal.modules.applications import operations
@@ -132,7 +133,8 @@ def test_branch_through_operations(demo, storage, code, step_key, outcome_key):
         uploads = sample_uploads(spec, step.key, application.form_data) if task.assignee_id \
             else None
         operations.decide(task.id, _actor(task), _forward(spec, step.key), uploads=uploads,
-                          storage=storage, record=sample_values(step.record, date.today()))
+                          storage=storage, verdicts=verdicts(task),
+                          record=sample_values(step.record, date.today()))
         application = Application.get_by_id(application.id)
     task = Task.open_for(application)
     outcome = spec.step(step_key).outcome(outcome_key)
@@ -145,7 +147,7 @@ def test_branch_through_operations(demo, storage, code, step_key, outcome_key):
     correction = Task.open_for(application)
     assert correction.kind == "correction"
     operations.decide(correction.id, _actor(correction), _forward(spec, outcome.to),
-                      storage=storage)
+                      storage=storage, verdicts=verdicts(correction))
     application = Application.get_by_id(application.id)
     assert (application.status, application.current_step) == ("in_progress",
                                                               outcome.back_to or step_key)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from webclient import Browser, text
+from webclient import Browser, text, verdicts
 
 from portal.core.errors import NotFound
 from portal.core.i18n import LazyText
@@ -150,7 +150,7 @@ def test_a_decision_without_its_reason_then_one_already_taken(app, demo, storage
 
     # Someone else decides first: the late decision names who, in the reader's language.
     decider = User.by_email(SDMK_ADMIN)
-    operations.decide(task.id, decider, "complete")
+    operations.decide(task.id, decider, "complete", verdicts=verdicts(task))
     late = browser.post(f"/tasks/{task.id}/decide", {"outcome": "incomplete", "note": "kurang"})
     assert late.status_code == 409
     says(late, "already_decided", lang)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from webclient import Browser, text
+from webclient import Browser, text, verdict_form
 
 from portal.modules.accounts.models import User
 from portal.modules.applications import operations
@@ -85,7 +85,8 @@ def test_an_already_decided_task_says_who_and_when_and_changes_nothing(app, bang
     first.login("sdmk.admin@dinkes-bangka.absah.test", PASSWORD)
     second.login("sdmk.admin@dinkes-bangka.absah.test", PASSWORD)
     second.get(f"/tasks/{task.id}")  # the page was opened before the first decision
-    assert first.post(f"/tasks/{task.id}/decide", {"outcome": "complete"}).status_code == 303
+    assert first.post(f"/tasks/{task.id}/decide",
+                      {"outcome": "complete", **verdict_form(task)}).status_code == 303
     late = second.post(f"/tasks/{task.id}/decide",
                        {"outcome": "incomplete", "note": "kurang"})
     assert late.status_code == 409

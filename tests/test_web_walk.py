@@ -16,7 +16,7 @@ from portal.modules.accounts.models import AccountApproval
 from portal.modules.applications.models import Application, Decision, Task
 from portal.modules.demo.data import _email, sample_form, sample_pdf, sample_png, sample_values
 from portal.modules.sops.models import SopVersion
-from portal.modules.sops.spec import ActorKind, Effect
+from portal.modules.sops.spec import ActionKind, ActorKind, Effect
 
 PASSWORD = "demo-test-password"
 
@@ -44,7 +44,8 @@ def _register(app, smtp, email, htmx):
     browser = Browser(app, htmx=htmx)
     browser.get("/register")
     response = browser.post("/register", {"name": "Rina Pemohon", "email": email,
-                                          "password": "rahasia-sekali-1"})
+                                          "password": "rahasia-sekali-1"},
+                            follow_redirects=True)  # without htmx: 303 to "check your e-mail"
     assert response.status_code == 200 and "Periksa e-mail" in text(response)
     deliver()
     confirmed = browser.get(_last_link(smtp, "/verify/"))
@@ -166,6 +167,14 @@ def test_walk_through_the_web(app, demo, smtp, code, htmx):
             data.update({f"record_{k}": v for k, v in
                          sample_values(step.record, __import__("datetime").date.today()).items()})
             data.update({f"verdict_{d.key}": "complete" for d in judged})
+        chosen = step.outcome(data["outcome"])
+        if step.action is ActionKind.SIGN and chosen.effect is Effect.FORWARD:
+            # Signing asks once more, naming the letter; nothing is decided yet.
+            asked = official.post(f"/tasks/{task.id}/decide", data)
+            assert asked.status_code == 200 and "Tandatangani surat?" in text(asked)
+            assert ("<html" in text(asked)) is not htmx
+            assert Task.get_by_id(task.id).status == "open"
+            data["confirmed"] = "1"
         decided = official.post(f"/tasks/{task.id}/decide", data)
         assert decided.status_code == (200 if htmx else 303), text(decided)[:2000]
         if htmx:

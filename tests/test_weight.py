@@ -7,12 +7,12 @@ import datetime as dt
 import re
 
 import pytest
-from webclient import Browser
+from webclient import Browser, verdict_form
 
 from portal.modules.accounts.models import User
 from portal.modules.applications import operations
 from portal.modules.applications.models import Task
-from portal.modules.demo.data import DEMO_APPLICANT, sample_form, sample_uploads
+from portal.modules.demo.data import DEMO_APPLICANT, sample_form, sample_uploads, walk
 from portal.modules.sops.models import SopVersion
 
 PASSWORD = "demo-test-password"
@@ -47,7 +47,7 @@ def twenty_tasks(demo, storage):
             for _ in range(20)]
 
 
-def test_page_weights_are_within_budget(app, twenty_tasks, capsys):
+def test_page_weights_are_within_budget(app, twenty_tasks, storage, capsys):
     rows = []
     official = Browser(app)
     official.login("sdmk.admin@dinkes-bangka.absah.test", PASSWORD)
@@ -71,13 +71,24 @@ def test_page_weights_are_within_budget(app, twenty_tasks, capsys):
     task = Task.open_for(twenty_tasks[0])
     official.htmx = True
     official.get(f"/tasks/{task.id}")
-    data = {"outcome": "complete", "judged": [], "csrf_token": official.token}
+    data = {"outcome": "complete", **verdict_form(task), "csrf_token": official.token}
     request_bytes = 600 + len("&".join(f"{k}={v}" for k, v in data.items()))  # line + headers
     response = official.client.post(f"/tasks/{task.id}/decide", data=data,
                                     headers={**GZIP, "HX-Request": "true",
                                              "X-CSRFToken": official.token})
     assert response.status_code == 200
     rows.append(("htmx action round trip (decide)", request_bytes + _wire(response), 2 * KB))
+
+    # At a paraf/approve/sign step the task page carries the draft letter's page images.
+    at_approval = Task.open_for(walk("rekom-nakes", storage, until="approve_kasi")[0])
+    official.htmx = False
+    approving = official.client.get(f"/tasks/{at_approval.id}", headers=GZIP)
+    body = gzip.decompress(approving.get_data()).decode()
+    images = re.findall(r'src="(/tasks/[^"]+/draft/[^"]+\.jpg)"', body)
+    assert images
+    rows.append(("task page with the draft letter (assets cached)",
+                 _wire(approving) + sum(_wire(official.client.get(url)) for url in images),
+                 60 * KB))
 
     anonymous = app.test_client()
     for name, url in (("login, first visit", "/login"), ("catalogue, first visit", "/")):

@@ -58,3 +58,19 @@ class Browser:
 
 def text(response) -> str:
     return response.get_data(as_text=True)
+
+
+def verdicts(task) -> dict:
+    """Every document the task's step checks judged complete, as operations.decide takes
+    them (checks start unmarked: a forward without them is refused)."""
+    from portal.modules.applications.documents import all_complete
+
+    application = task.application
+    spec = application.sop.spec
+    return all_complete(spec, spec.step(task.step_key), application.form_data)
+
+
+def verdict_form(task) -> dict:
+    """The same verdicts as the task page's form posts them."""
+    keys = list(verdicts(task))
+    return {"judged": keys, **{f"verdict_{key}": "complete" for key in keys}}

@@ -1,5 +1,5 @@
-"""E-mail: the outbox written in the caller's transaction, its delivery over SMTP, and
-the administrator's outbox page."""
+"""E-mail: the outbox written in the caller's transaction, its delivery over SMTP, the
+administrator's outbox page, and the demo mailbox (only with PORTAL_DEMO_MAILBOX)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ __all__ = ["init_app"]
 
 def init_app(app: Flask) -> None:
     """Register this domain with the app."""
-    from portal.mail import cli, transport, views
+    from portal.mail import cli, mailbox, transport, views
 
     transport.init_app(app)
     app.register_blueprint(views.bp)
+    app.register_blueprint(mailbox.bp)
+    app.jinja_env.globals["demo_mailbox"] = app.extensions["portal.config"].demo_mailbox
     app.cli.add_command(cli.outbox_cli)

@@ -42,3 +42,7 @@ class OutboxMessage(BaseModel):
                                    & (cls.next_attempt_at <= now))
                 .order_by(cls.next_attempt_at, cls.id))
 
+    @classmethod
+    def newest_first(cls):
+        """Every message, the newest first (the demo mailbox)."""
+        return cls.select().order_by(cls.created_at.desc(), cls.id.desc())

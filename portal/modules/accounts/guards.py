@@ -52,11 +52,13 @@ def is_approver() -> bool:
 
 
 def menu_state() -> tuple:
-    """What the menu of every page shows of the logged-in user (see base.html)."""
+    """What the menu of every page shows of the logged-in user, and whether the banner
+    "e-mail not confirmed" is shown (see base.html)."""
     user = current_account()
     if not user.is_authenticated:
         return (None,)
-    return (user.id, user.agency_id, user.is_agency_admin, is_approver())
+    return (user.id, user.agency_id, user.is_agency_admin, is_approver(),
+            user.email_verified_at is None)
 
 
 @login_manager.user_loader

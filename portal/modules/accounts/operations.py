@@ -17,6 +17,7 @@ from portal.modules.accounts import notify
 from portal.modules.accounts.models import LoginFailure, User
 from portal.modules.accounts.policy import email_problem, name_problem, password_problem
 from portal.modules.audit import trail as audit
+from portal.modules.audit.models import AuditEvent
 
 
 def register_applicant(email: str, name: str, password: str, phone: str | None = None,
@@ -51,6 +52,39 @@ def verify_email(user: User) -> User:
             user.save()
             audit.record(user, "account.email_verified", user)
     return user
+
+
+RESEND_INTERVAL = dt.timedelta(minutes=1)
+
+
+class ResendTooSoon(OperationError):
+    """A confirmation link went to this account less than RESEND_INTERVAL ago."""
+
+
+def resend_verification(user: User) -> User:
+    """Queue the confirmation e-mail again (a fresh link; the earlier ones stay valid), at
+    most once a minute per account; ResendTooSoon when asked sooner, OperationError when
+    the address is already confirmed."""
+    with db.atomic():
+        query = User.select().where(User.id == user.id)
+        if db.obj.for_update:
+            query = query.for_update()  # two clicks at once: one e-mail
+        current = query.get()
+        if current.email_verified_at is not None:
+            raise OperationError(_l("Alamat e-mail Anda sudah terkonfirmasi."))
+        sent = (AuditEvent.select(AuditEvent.id)
+                .where((AuditEvent.object_type == "user") & (AuditEvent.object_id == str(user.id))
+                       & AuditEvent.action.in_(("account.registered",
+                                                "account.verification_resent"))
+                       & (AuditEvent.at > utcnow() - RESEND_INTERVAL))
+                .exists())
+        if sent:
+            raise ResendTooSoon(_l("Tautan konfirmasi baru saja dikirim ke %(email)s. Periksa "
+                                   "e-mail Anda (juga folder spam), atau coba lagi dalam satu "
+                                   "menit.", email=current.email))
+        notify.account_verify(current)
+        audit.record(current, "account.verification_resent", current)
+    return current
 
 
 def set_language(user: User, language: str) -> User:

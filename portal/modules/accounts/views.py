@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from portal.core.errors import ValidationError
+from portal.core.errors import OperationError, ValidationError
 from portal.core.web import LANGUAGES, current_account, current_locale, is_htmx, render
 from portal.modules.accounts import approvals as accounts_approvals
 from portal.modules.accounts import operations as accounts_operations
@@ -180,18 +180,72 @@ def request_approval(code):
 
 @bp.route("/register", methods=["GET", "POST"])
 def register():
-    """Create an applicant account; a confirmation link goes to the e-mail address."""
+    """Create an applicant account; a confirmation link goes to the e-mail address.
+
+    Without JavaScript the answer to a good form is a redirect to "check your e-mail"; for
+    htmx, the register panel becomes that message in place (never a page in the form)."""
     form = request.form
     if request.method == "POST":
         try:
-            accounts_operations.register_applicant(form.get("email", ""), form.get("name", ""),
-                                                   form.get("password", ""),
-                                                   form.get("phone") or None,
-                                                   language=current_locale())
+            user = accounts_operations.register_applicant(
+                form.get("email", ""), form.get("name", ""), form.get("password", ""),
+                form.get("phone") or None, language=current_locale())
         except ValidationError as exc:
-            return render("auth/register.html", "form", status=422, errors=exc.errors, form=form)
-        return render("auth/check_email.html", email=form.get("email", "").strip().lower())
+            return render("auth/register.html", "panel", status=422, errors=exc.errors,
+                          form=form)
+        if is_htmx():
+            return render("auth/register.html", "panel", sent=True, email=user.email,
+                          errors={}, form={})
+        session["registered_email"] = user.email
+        return redirect(url_for("accounts.registered"), 303)
     return render("auth/register.html", errors={}, form={})
+
+
+@bp.get("/register/sent")
+def registered():
+    """Where a registration without JavaScript lands: the link is on its way."""
+    email = session.get("registered_email")
+    if not email:
+        return redirect(url_for("accounts.register"))
+    return render("auth/register.html", sent=True, email=email, errors={}, form={})
+
+
+def _local(target: str, default: str) -> str:
+    """``target`` if it is a path on this site, else ``default`` (no open redirect)."""
+    if (target.startswith("/") and not target.startswith(("//", "/\\"))
+            and target.isprintable()):
+        return target
+    return default
+
+
+@bp.get("/account/confirm")
+@login_required
+def confirm_email():
+    """What to do when the e-mail address is not confirmed yet: open the link, or have it
+    sent again; ``next`` is where to continue (e.g. the draft kept from a submission)."""
+    return _confirm_page(_local(request.args.get("next", ""), ""))
+
+
+def _confirm_page(next_url, status=200, error=None):
+    return render("auth/confirm_email.html", status=status, next_url=next_url, error=error)
+
+
+@bp.post("/account/confirm/resend")
+@login_required
+def resend_verification():
+    """Send the confirmation link again (at most once a minute); back to the page it was
+    asked from, or this page again saying why not."""
+    back = _local(request.form.get("back", ""), url_for("accounts.confirm_email"))
+    next_url = _local(request.form.get("next", ""), "")
+    try:
+        user = accounts_operations.resend_verification(current_account())
+    except accounts_operations.ResendTooSoon as exc:
+        return _confirm_page(next_url, status=429, error=exc.message)
+    except OperationError as exc:  # confirmed meanwhile (in another tab): nothing to send
+        flash(str(exc.message), "ok")
+        return redirect(back, 303)
+    flash(_("Tautan konfirmasi baru dikirim ke %(email)s.", email=user.email), "ok")
+    return redirect(back, 303)
 
 
 @bp.get("/verify/<token>")
@@ -277,10 +331,7 @@ def language(code):
         session["lang"] = code
         if request.method == "POST" and current_user.is_authenticated:
             accounts_operations.set_language(current_user._get_current_object(), code)
-    target = request.values.get("next", "/")
     # Only a path on this site: "//host", "/\\host" and "/<tab>/host" would leave it (browsers
     # drop tabs and newlines from URLs). 303, so the browser GETs the page after the POST.
-    local = (target.startswith("/") and not target.startswith(("//", "/\\"))
-             and target.isprintable())
-    return redirect(target if local else "/", 303)
+    return redirect(_local(request.values.get("next", "/"), "/"), 303)
 

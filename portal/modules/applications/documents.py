@@ -8,7 +8,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from portal.core.errors import ValidationError
 from portal.core.i18n import lazy_gettext as _l
 from portal.modules.accounts.models import User
 from portal.modules.applications.models import Application, Decision, Document
@@ -66,6 +65,16 @@ def sniff(data: bytes, allowed: tuple[str, ...]) -> str | None:
     return None
 
 
+def judged_documents(spec: SopSpec, step: StepSpec, form) -> list[DocumentSpec]:
+    """The documents a checking step gives a verdict on (those of its list that apply)."""
+    return [d for d in spec.documents if d.key in (step.documents or ()) and d.applies(form)]
+
+
+def all_complete(spec: SopSpec, step: StepSpec, form) -> dict[str, dict]:
+    """Verdicts judging every document a step checks complete (walks, scripts, tests)."""
+    return {d.key: {"complete": True, "note": ""} for d in judged_documents(spec, step, form)}
+
+
 def documents_at_step(spec: SopSpec, step_key: str, form) -> list[DocumentSpec]:
     """The documents uploaded at a step that apply to the form's answers (a document
     without a step is uploaded when the file is opened)."""
@@ -85,8 +94,11 @@ def upload_problem(doc: DocumentSpec, upload: Upload):
     return None
 
 
-def check_uploads(spec: SopSpec, step: StepSpec, form, uploads: Mapping[str, Upload],
-                  existing: Mapping[str, Document], must_replace=frozenset()) -> None:
+def upload_problems(spec: SopSpec, step: StepSpec, form, uploads: Mapping[str, Upload],
+                    existing: Mapping[str, Document], must_replace=frozenset()
+                    ) -> dict[str, object]:
+    """Each document's problem with what was uploaded at a step (missing, refused, not
+    replaced though returned), keyed by document; empty when all is well."""
     errors: dict[str, object] = {}
     wanted = {d.key: d for d in documents_at_step(spec, step.key, form)}
     for key in uploads:
@@ -104,8 +116,7 @@ def check_uploads(spec: SopSpec, step: StepSpec, form, uploads: Mapping[str, Upl
         problem = upload_problem(doc, upload)
         if problem is not None:
             errors[key] = problem
-    if errors:
-        raise ValidationError(errors)
+    return errors
 
 
 def store_uploads(application: Application, uploads: Mapping[str, Upload], user: User,
@@ -153,3 +164,12 @@ def failed_documents(application: Application) -> frozenset[str]:
     """Documents judged not complete by the decision that returned the file."""
     return frozenset(failed_verdicts(last_return(application)))
 
+
+
+def replaced_since_return(application: Application) -> frozenset[str]:
+    """Documents of which a new version was uploaded after the file was last sent back."""
+    returned = last_return(application)
+    if returned is None:
+        return frozenset()
+    return frozenset(key for key, doc in Document.latest_for(application).items()
+                     if doc.version > 1 and doc.uploaded_at >= returned.decided_at)

@@ -25,10 +25,11 @@ from portal.modules.agencies.models import Agency
 from portal.modules.applications import notify
 from portal.modules.applications.documents import (
     Upload,
-    check_uploads,
     failed_documents,
+    judged_documents,
     screen_uploads,
     store_uploads,
+    upload_problems,
 )
 from portal.modules.applications.models import Application, Decision, Document, Task
 from portal.modules.audit import trail as audit
@@ -75,7 +76,7 @@ def save_draft(user: User, sop_code: str, form: Mapping[str, Any],
     values = {k: str(v).strip()[:2000] for k, v in (form or {}).items() if k in known}
     good, errors = screen_uploads(spec, uploads)
     with db.atomic():
-        _ensure_may_open(user, spec, version.agency)
+        _ensure_may_open(user, spec, version.agency, drafting=True)
         if draft_id is not None:
             draft = own_draft(user, draft_id)
             draft.form_data = values
@@ -128,8 +129,7 @@ def submit_application(user: User, sop_code: str, form: Mapping[str, Any],
         _ensure_may_open(user, spec, agency)
         draft = own_draft(user, draft_id) if draft_id is not None else None
         existing = Document.latest_for(draft) if draft is not None else {}
-        clean = _clean_form(spec, form)
-        check_uploads(spec, opening, clean, uploads, existing)
+        clean = _checked_submission(spec, form, uploads, existing)
         try:
             with db.atomic():
                 if draft is None:
@@ -166,6 +166,32 @@ def submit_application(user: User, sop_code: str, form: Mapping[str, Any],
         outcome = next(o for o in opening.outcomes if o.effect is Effect.FORWARD)
         _apply(task, application, spec, user, None, None, outcome.key, "", {}, now)
     return application
+
+
+def submission_problems(sop_code: str, form: Mapping[str, Any],
+                        draft: Application | None = None) -> dict[str, object]:
+    """What submitting the form (with the draft's stored documents) would refuse, every
+    problem at once; empty when it would pass. Submits nothing."""
+    version = SopVersion.current(sop_code)
+    if version is None:
+        raise NotFound(_l("Layanan %(code)s tidak ditemukan.", code=repr(sop_code)))
+    existing = Document.latest_for(draft) if draft is not None else {}
+    try:
+        _checked_submission(version.spec, form, {}, existing)
+    except ValidationError as exc:
+        return exc.errors
+    return {}
+
+
+def _checked_submission(spec: SopSpec, form: Mapping[str, Any], uploads: Mapping[str, Upload],
+                        existing: Mapping[str, Document]) -> dict[str, str]:
+    """The clean form of a first submission; one ValidationError with the fields' and the
+    documents' problems together (the documents asked for follow the answers given)."""
+    clean, errors = _fields_and_problems(spec.fields, form)
+    errors.update(upload_problems(spec, spec.application_steps[0], clean, uploads, existing))
+    if errors:
+        raise ValidationError(errors)
+    return clean
 
 
 def decide(task_id: int, user: User, outcome: str, note: str = "",
@@ -321,12 +347,17 @@ def _end_of_date(calendar, value) -> dt.datetime | None:
     return local_end.astimezone(dt.UTC)
 
 
-def _ensure_may_open(user: User, spec: SopSpec, agency: Agency) -> None:
+class EmailNotConfirmed(PermissionDenied):
+    """An applicant submits before confirming the e-mail address (a draft may be kept)."""
+
+
+def _ensure_may_open(user: User, spec: SopSpec, agency: Agency, drafting: bool = False) -> None:
     initiator = spec.initiator
     if initiator.kind is ActorKind.APPLICANT:
-        # Every applicant confirms their e-mail, whatever the SOP says: notices go there.
-        if user.email_verified_at is None:
-            raise PermissionDenied(_l("Konfirmasi alamat e-mail Anda terlebih dahulu."))
+        # Every applicant confirms their e-mail before submitting, whatever the SOP says:
+        # notices go there. A draft may be kept before: the work is not lost meanwhile.
+        if user.email_verified_at is None and not drafting:
+            raise EmailNotConfirmed(_l("Konfirmasi alamat e-mail Anda terlebih dahulu."))
         if needs_approval(spec, agency) and AccountApproval.status_of(user, agency) != "approved":
             raise PermissionDenied(_l("Akun Anda belum disetujui oleh %(agency)s.",
                                       agency=agency.name))
@@ -340,12 +371,17 @@ def _ensure_may_open(user: User, spec: SopSpec, agency: Agency) -> None:
                               title=initiator.title))
 
 
-def _clean_form(spec: SopSpec, form: Mapping[str, Any]) -> dict[str, str]:
-    """Keep the fields that apply, checked; raises ValidationError listing every problem."""
-    return _clean_fields(spec.fields, form)
-
-
 def _clean_fields(fields, form: Mapping[str, Any]) -> dict[str, str]:
+    """Keep the fields that apply, checked; raises ValidationError listing every problem."""
+    clean, errors = _fields_and_problems(fields, form)
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def _fields_and_problems(fields, form: Mapping[str, Any]) -> tuple[dict[str, str],
+                                                                   dict[str, object]]:
+    """The values of the fields that apply, and each field's problem (none raised)."""
     raw = {k: str(v).strip() for k, v in (form or {}).items() if v is not None}
     clean: dict[str, str] = {}
     errors: dict[str, object] = {}
@@ -361,9 +397,7 @@ def _clean_fields(fields, form: Mapping[str, Any]) -> dict[str, str]:
         if problem:
             errors[field.key] = problem
         clean[field.key] = value
-    if errors:
-        raise ValidationError(errors)
-    return clean
+    return clean, errors
 
 
 def _field_problem(kind: str, value: str, choices) -> LazyText | None:
@@ -392,13 +426,16 @@ def _apply_applicant_changes(application: Application, spec: SopSpec, step: Step
     if uploads and storage is None:
         raise OperationError("storage is required to accept uploads")
     merged = dict(application.form_data)
+    errors: dict[str, object] = {}
     if form is not None:
-        merged = _clean_form(spec, {**merged, **form})
+        merged, errors = _fields_and_problems(spec.fields, {**merged, **form})
     must_replace = frozenset()
     if task.kind == "correction":
         must_replace = failed_documents(application)
     latest = Document.latest_for(application)
-    check_uploads(spec, step, merged, uploads, latest, must_replace)
+    errors.update(upload_problems(spec, step, merged, uploads, latest, must_replace))
+    if errors:
+        raise ValidationError(errors)
     if merged != application.form_data:
         application.form_data = merged
         application.save()
@@ -409,25 +446,31 @@ def _apply_applicant_changes(application: Application, spec: SopSpec, step: Step
 
 def _clean_verdicts(spec: SopSpec, step: StepSpec, application: Application, verdicts,
                     chosen) -> dict:
-    """Per-document verdicts of a checking step: known documents only; a forward needs all ok."""
-    if not verdicts:
-        return {}
-    judged = set(step.documents) or {d.key for d in spec.documents}
+    """Per-document verdicts of a checking step: known documents only, each judged
+    ``complete`` True or False (None: not judged yet); a forward needs every document the
+    step checks judged, and all complete."""
+    allowed = set(step.documents) or {d.key for d in spec.documents}
     errors: dict[str, object] = {}
     clean = {}
-    for key, verdict in verdicts.items():
-        if key not in judged:
+    for key, verdict in (verdicts or {}).items():
+        if key not in allowed:
             errors[key] = _l("Dokumen ini tidak diperiksa di langkah ini.")
+            continue
+        if verdict.get("complete") is None:
             continue
         complete = bool(verdict.get("complete"))
         note = str(verdict.get("note") or "").strip()
         if not complete and not note:
             errors[key] = _l("Sebutkan apa yang kurang.")
         clean[key] = {"complete": complete, "note": note}
-    if chosen.effect is Effect.FORWARD and any(not v["complete"] for v in clean.values()):
-        errors["outcome"] = _l("Ada dokumen yang belum lengkap: kembalikan berkas untuk "
-                               "perbaikan.")
+    if chosen.effect is Effect.FORWARD:
+        for doc in judged_documents(spec, step, application.form_data):
+            if doc.key not in clean and doc.key not in errors:
+                errors[doc.key] = _l("%(label)s belum diperiksa: pilih lengkap atau tidak "
+                                     "lengkap.", label=doc.label)
+        if any(not v["complete"] for v in clean.values()):
+            errors["outcome"] = _l("Ada dokumen yang belum lengkap: kembalikan berkas untuk "
+                                   "perbaikan.")
     if errors:
         raise ValidationError(errors)
-    return {"verdicts": clean}
-
+    return {"verdicts": clean} if clean else {}

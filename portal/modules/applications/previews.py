@@ -15,22 +15,30 @@ WIDTH = 640  # pixels: readable on a phone screen; a page of text is ~40-80 KB a
 QUALITY = 50
 
 
-def _jpeg(image) -> bytes:
+def _jpeg(image, max_bytes: int | None = None) -> bytes:
+    """A JPEG of the image at most WIDTH wide; with ``max_bytes``, in grey and at a lower
+    quality until it fits (a page of black text loses nothing readable)."""
     from PIL import Image
 
-    if image.mode not in ("RGB", "L"):
+    if max_bytes is not None:
+        image = image.convert("L")
+    elif image.mode not in ("RGB", "L"):
         image = image.convert("RGB")
     if image.width > WIDTH:
         image = image.resize((WIDTH, round(image.height * WIDTH / image.width)),
                              Image.Resampling.LANCZOS)
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=QUALITY, optimize=True, progressive=True)
+    for quality in (QUALITY, 40, 30, 20):
+        out = io.BytesIO()
+        image.save(out, "JPEG", quality=quality, optimize=True, progressive=True)
+        if max_bytes is None or out.tell() <= max_bytes:
+            break
     return out.getvalue()
 
 
-def make_previews(data: bytes, media_type: str) -> list[bytes]:
-    """JPEG previews of a PDF's pages or of an image; empty when the file cannot be read
-    (the upload itself is kept: a preview is a convenience, not a check)."""
+def make_previews(data: bytes, media_type: str, max_bytes: int | None = None) -> list[bytes]:
+    """JPEG previews of a PDF's pages or of an image (each at most ``max_bytes`` when
+    given, in grey); empty when the file cannot be read (the upload itself is kept: a
+    preview is a convenience, not a check)."""
     try:
         if media_type == "application/pdf":
             import pypdfium2
@@ -42,7 +50,7 @@ def make_previews(data: bytes, media_type: str) -> list[bytes]:
                     page = pdf[index]
                     scale = WIDTH / max(page.get_width(), 1)
                     bitmap = page.render(scale=scale)
-                    pages.append(_jpeg(bitmap.to_pil()))
+                    pages.append(_jpeg(bitmap.to_pil(), max_bytes))
                     bitmap.close()
                     page.close()
                 return pages
@@ -53,7 +61,7 @@ def make_previews(data: bytes, media_type: str) -> list[bytes]:
 
             with Image.open(io.BytesIO(data)) as image:
                 image.load()
-                return [_jpeg(image)]
+                return [_jpeg(image, max_bytes)]
     except Exception as exc:  # noqa: BLE001 (a broken file must not break the upload)
         log.warning("preview: cannot render a %s upload: %s", media_type, exc)
     return []

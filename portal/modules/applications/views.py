@@ -6,14 +6,15 @@ from __future__ import annotations
 import uuid
 from typing import NamedTuple
 
-from flask import Blueprint, abort, redirect, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from portal.config import current_config
 from portal.core.db import db
 from portal.core.errors import OperationError, PermissionDenied, ValidationError
 from portal.core.model import utcnow
-from portal.core.web import current_account, render, render_unless_unchanged
+from portal.core.web import current_account, is_htmx, render, render_unless_unchanged
 from portal.modules.accounts import staff
 from portal.modules.agencies.models import Agency
 from portal.modules.applications import access, documents, operations
@@ -21,11 +22,12 @@ from portal.modules.applications.documents import Upload
 from portal.modules.applications.models import Application, Decision, Document, Task
 from portal.modules.applications.timeline import timeline
 from portal.modules.audit import trail as audit
+from portal.modules.letters import drafts
 from portal.modules.letters.models import Letter
 from portal.modules.sla.reminders import due_state
 from portal.modules.sops import engine
 from portal.modules.sops.models import SopVersion
-from portal.modules.sops.spec import Effect
+from portal.modules.sops.spec import ActionKind, Effect
 from portal.storage import Storage
 
 bp = Blueprint("applications", __name__)
@@ -87,6 +89,9 @@ def apply(code):
     if uploads or action in ("draft", "refresh") or draft is not None:
         draft, errors = operations.save_draft(user, code, values, uploads, _storage(),
                                               draft_id=draft.id if draft else None)
+    if errors and action == "submit":
+        # A refused file and what else the submission lacks, told in one round.
+        errors = {**operations.submission_problems(code, values, draft), **errors}
     if action in ("draft", "refresh") or errors:
         status = 422 if errors else 200
         context = _form_context(version, values, draft, errors,
@@ -102,7 +107,23 @@ def apply(code):
         context = _form_context(version, values, draft, exc.errors,
                                 request.form.get("submission_key"))
         return render("apply.html", "form", status=422, **context)
+    except operations.EmailNotConfirmed:
+        return _confirm_first(user, code, values, draft)
     return redirect(url_for("applications.application", app_id=application.id, received=1), 303)
+
+
+def _confirm_first(user, code, values, draft):
+    """Submitted before the e-mail address is confirmed: keep everything as a draft and
+    answer with the page that says what to do (open the link, or have it sent again)."""
+    if draft is None:
+        draft, _problems = operations.save_draft(user, code, values, {}, _storage())
+    flash(_("Isian dan berkas Anda disimpan sebagai draf; permohonan belum dikirim."), "ok")
+    target = url_for("accounts.confirm_email",
+                     next=url_for("applications.apply", code=code, draft=draft.id))
+    response = redirect(target, 303)
+    if is_htmx():
+        response.headers["HX-Redirect"] = target
+    return response
 
 
 @bp.get("/applications")
@@ -289,7 +310,7 @@ def _task_or_404(task_id) -> Task:
     return task
 
 
-def _task_context(task, errors=None, form=None, done=None):
+def _task_context(task, errors=None, form=None, done=None, confirm=None):
     application = task.application
     spec = application.sop.spec
     step = spec.step(task.step_key)
@@ -300,8 +321,7 @@ def _task_context(task, errors=None, form=None, done=None):
         may_act = False
     outcomes = engine.outcomes_for(spec, application.file_state()) if may_act else ()
     decision = Decision.get_or_none(Decision.task == task)
-    judged = [d for d in spec.documents if d.key in (step.documents or ())
-              and d.applies(application.form_data)]
+    judged = documents.judged_documents(spec, step, application.form_data)
     replaceable = (documents.documents_at_step(spec, step.key, application.form_data)
                    if task.kind == "correction" else [])
     next_task = None
@@ -314,8 +334,12 @@ def _task_context(task, errors=None, form=None, done=None):
             "rows": timeline(application), "errors": errors or {}, "form": form or {},
             "calendar": application.agency.calendar(), "next_task": next_task,
             "done": done, "Effect": Effect, "replaceable": replaceable,
+            "replaced": documents.replaced_since_return(application) if judged else (),
             "letters": list(application.letters.order_by(Letter.id)),
-            "fields": [f for f in spec.fields if f.key in application.form_data]}
+            "fields": [f for f in spec.fields if f.key in application.form_data],
+            # The letters as they will be issued, where officials initial and sign them.
+            "drafts": drafts.drafts_at(task) if task.status == "open" else [],
+            "confirm": confirm}
 
 
 @bp.get("/tasks/<int:task_id>")
@@ -332,9 +356,17 @@ def decide(task_id):
     answers with who and when, and changes nothing."""
     task = _task_or_404(task_id)
     form = request.form
+    step = task.application.sop.spec.step(task.step_key)
+    chosen = step.outcome(form.get("outcome", ""))
+    if (step.action is ActionKind.SIGN and chosen is not None
+            and chosen.effect is Effect.FORWARD and form.get("confirmed") != "1"):
+        # Signing asks once more, naming the letters and the person they are for.
+        return render("task.html", "panel", **_task_context(task, form=form, confirm=chosen))
     verdicts = {}
     for doc_key in form.getlist("judged"):
-        verdicts[doc_key] = {"complete": form.get(f"verdict_{doc_key}") == "complete",
+        chosen = form.get(f"verdict_{doc_key}")  # unset until the official chooses
+        verdicts[doc_key] = {"complete": None if chosen not in ("complete", "incomplete")
+                             else chosen == "complete",
                              "note": form.get(f"verdict_note_{doc_key}", "")}
     try:
         record = {k[len("record_"):]: v for k, v in form.items() if k.startswith("record_")}

@@ -239,9 +239,11 @@ class WalkStep:
 
 
 def walk(sop_code: str, storage: Storage, applicant_email: str = DEMO_APPLICANT,
-         deciders: dict[int, User] | None = None) -> tuple[Application, list[WalkStep]]:
-    """Run one new file of an SOP through every step, each decided by a demo account (for
-    the positions in ``deciders``, by the user given there: an acting official, say).
+         deciders: dict[int, User] | None = None,
+         until: str | None = None) -> tuple[Application, list[WalkStep]]:
+    """Run one new file of an SOP through every step (or until it reaches step ``until``,
+    left open), each decided by a demo account (for the positions in ``deciders``, by the
+    user given there: an acting official, say).
 
     Takes the first forward outcome at each step; returns the file and the path it took.
     """
@@ -263,7 +265,7 @@ def walk(sop_code: str, storage: Storage, applicant_email: str = DEMO_APPLICANT,
                      "submitted", "-")]
     for _ in range(len(spec.steps) * 3):
         task = Task.open_for(application)
-        if task is None:
+        if task is None or task.step_key == until:
             break
         step = spec.step(task.step_key)
         outcome = next(o for o in step.outcomes if o.effect is Effect.FORWARD)
@@ -278,6 +280,8 @@ def walk(sop_code: str, storage: Storage, applicant_email: str = DEMO_APPLICANT,
         due = version.agency.calendar().format(task.due_at) if task.due_at else "-"
         applications_operations.decide(task.id, actor, outcome.key, uploads=uploads,
                                        storage=storage,
+                                       verdicts=documents.all_complete(
+                                           spec, step, application.form_data),
                                        record=sample_values(step.record, today))
         path.append(WalkStep(step.ref, step.key, step.title, spec.actor(step.actor).title,
                              actor.email, outcome.key, due))

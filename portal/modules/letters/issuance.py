@@ -82,10 +82,7 @@ def _signer(application: Application, spec: SopSpec, letter: LetterSpec, step: S
             decider_capacity: str | None) -> _Signer:
     """Who signs: whoever decided the signer position's step in this file (Plh/Plt kept);
     the deciding official when the letter has no separate signer."""
-    key = letter.signer or spec.step(_producing_step(spec, letter.key)).actor
-    actor = spec.actor(key)
-    if actor.kind is ActorKind.EXTERNAL:
-        actor = spec.actor(actor.recorded_by)
+    actor = signing_actor(spec, letter)
     if actor.kind is not ActorKind.POSITION:
         if decider_position is None:
             raise LetterError(_l("%(letter)s: tidak ada pejabat penanda tangan",
@@ -161,6 +158,39 @@ def _context(application: Application, spec: SopSpec, letter: LetterSpec, number
             "number": number, "date": date_id(local_now.date())}
 
 
+def letter_content(application: Application, spec: SopSpec, letter_spec: LetterSpec,
+                   number: str, local_now: dt.datetime, signature: signing.SignatureBlock,
+                   footer_note: str, watermark: str = "") -> signing.LetterContent:
+    """What a letter of this file prints (kop, number, wording, signature block, paraf
+    trail): the same for the letter issued and for its draft. Raises LetterError when the
+    agency's wording cannot be rendered."""
+    agency = application.agency
+    try:
+        headers, body = parse_wording(SANDBOX.from_string(
+            letter_source(agency, spec.code, letter_spec.key)).render(
+            _context(application, spec, letter_spec, number, local_now)))
+    except TemplateError as exc:
+        raise LetterError(_l("%(letter)s: templat surat tidak dapat dipakai: %(problem)s",
+                             letter=letter_spec.title, problem=str(exc))) from None
+    return signing.LetterContent(
+        letterhead=tuple(agency.letterhead[:4]) or (agency.name,),
+        number=number,
+        place_date=f"{agency.city or agency.name}, {date_id(local_now.date())}",
+        title=headers.get("title", ""), subject=headers.get("subject", ""),
+        addressee=tuple(p.strip() for p in headers.get("addressee", "").split("|") if p.strip()),
+        body=body, signature=signature,
+        paraf=_paraf(application, spec, agency.calendar()),
+        footer_note=footer_note, watermark=watermark)
+
+
+def signing_actor(spec: SopSpec, letter: LetterSpec):
+    """The SOP actor whose official signs the letter (an external party's recorder)."""
+    actor = spec.actor(letter.signer or spec.step(_producing_step(spec, letter.key)).actor)
+    if actor.kind is ActorKind.EXTERNAL:
+        actor = spec.actor(actor.recorded_by)
+    return actor
+
+
 def issue_letters(application: Application, spec: SopSpec, step: StepSpec, decider: User,
                   position: Position | None, capacity: str | None,
                   now: dt.datetime) -> list[Letter]:
@@ -193,26 +223,13 @@ def _issue_one(application, spec, letter_spec, step, decider, position, capacity
     number = format_number(fmt, seq, local_now, agency.code.upper())
     token = secrets.token_urlsafe(24)  # 192 random bits
     url = current_config().url(f"/v/{token}")
-    try:
-        headers, body = parse_wording(SANDBOX.from_string(
-            letter_source(agency, spec.code, letter_spec.key)).render(
-            _context(application, spec, letter_spec, number, local_now)))
-    except TemplateError as exc:
-        raise LetterError(_l("%(letter)s: templat surat tidak dapat dipakai: %(problem)s",
-                             letter=letter_spec.title, problem=str(exc))) from None
     prefix, own_title = capacity_prefix(signer.capacity), signer.title
     if signer.capacity == "an":  # "a.n. Kepala Dinas" above the signer's own title
         prefix, own_title = f"a.n. {signer.title}", _own_title(signer.user, agency, local_now)
-    content = signing.LetterContent(
-        letterhead=tuple(agency.letterhead[:4]) or (agency.name,),
-        number=number,
-        place_date=f"{agency.city or agency.name}, {date_id(local_now.date())}",
-        title=headers.get("title", ""), subject=headers.get("subject", ""),
-        addressee=tuple(p.strip() for p in headers.get("addressee", "").split("|") if p.strip()),
-        body=body,
-        signature=signing.SignatureBlock(position=own_title, name=signer.user.name,
-                                         nip=signer.user.nip, capacity=prefix),
-        paraf=_paraf(application, spec, calendar),
+    content = letter_content(
+        application, spec, letter_spec, number, local_now,
+        signing.SignatureBlock(position=own_title, name=signer.user.name,
+                               nip=signer.user.nip, capacity=prefix),
         footer_note=f"Dokumen ini ditandatangani secara elektronik. Periksa keasliannya di {url}")
     try:
         rendered = signing.render_letter(content)

@@ -16,9 +16,9 @@ from portal.core.errors import ValidationError
 from portal.core.web import current_account, render
 from portal.modules.accounts.guards import admin_required, administered_agency
 from portal.modules.applications import access
-from portal.modules.applications.models import Decision
+from portal.modules.applications.models import Decision, Task
 from portal.modules.audit import trail as audit
-from portal.modules.letters import issuance, operations, verification, wording
+from portal.modules.letters import drafts, issuance, operations, verification, wording
 from portal.modules.letters.models import Letter
 from portal.storage import Storage
 
@@ -208,3 +208,49 @@ def detail(letter_id):
                   may_revoke=may_revoke, errors=errors, calendar=letter.agency.calendar(),
                   form=request.form)
 
+
+
+def _draft_of(task_id: int, letter_key: str):
+    """The task's file and the letter key, for an official who may see the file, while
+    the task is open at a step that shows drafts; 404 otherwise."""
+    task = Task.get_or_none(Task.id == task_id)
+    user = current_account()
+    if (task is None or task.status != "open"
+            or not access.can_view_application(user, task.application)
+            or task.application.applicant_id == user.id
+            or letter_key not in {d.key for d in drafts.drafts_at(task)}):
+        abort(404)
+    return task.application
+
+
+def _private(response, seconds: int = 60):
+    """A draft follows the file: the browser may keep it only briefly, and only for itself."""
+    response.headers["Cache-Control"] = f"private, max-age={seconds}"
+    return response
+
+
+@bp.get("/tasks/<int:task_id>/draft/<letter_key>.pdf")
+@login_required
+def draft_pdf(task_id, letter_key):
+    """The draft of a letter as a PDF, marked DRAF, unsigned and unnumbered."""
+    application = _draft_of(task_id, letter_key)
+    pdf = drafts.draft_pdf(application, letter_key)
+    with db.atomic():
+        audit.record(current_account(), "letter.draft_viewed", application, letter=letter_key)
+    return _private(Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="draf-{letter_key}.pdf"'}))
+
+
+@bp.get("/tasks/<int:task_id>/draft/<letter_key>/<int:page>.jpg")
+@login_required
+def draft_page(task_id, letter_key, page):
+    """One page of the draft as a light grey image (a few seconds on 2G)."""
+    application = _draft_of(task_id, letter_key)
+    pages = drafts.draft_pages(application, letter_key)
+    if not 0 <= page < len(pages):
+        abort(404)
+    if page == 0:  # the draft was looked at: once per view, not once per page
+        with db.atomic():
+            audit.record(current_account(), "letter.draft_viewed", application,
+                         letter=letter_key, as_images=True)
+    return _private(Response(pages[page], mimetype="image/jpeg"))

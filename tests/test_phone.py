@@ -1,0 +1,219 @@
+"""Phones first (issue 13): no page of the walks scrolls sideways, at 360x740 as at 1280x800,
+with JavaScript on and off. Each page is opened by the person who sees it (anonymous visitor,
+applicant, official, administrators) and measured: ``document.scrollingElement.scrollWidth``
+must not exceed ``window.innerWidth``. When it does, the message names the elements that stick
+out, so the fix can start from the failure.
+
+The portal runs the way ``make run`` runs it (browser_support.Portal: migrate, demo data, a real
+WSGI server); a few files are then made with the demo's own operations (a completed file with
+its issued letters, one waiting at the first check, one waiting for a paraf, an account waiting
+for approval with a long e-mail address). One server and one browser serve the whole module.
+Screenshots go to test-artifacts/phone/<js|nojs>-<width>-<page>.png."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from browser_support import ROOT, Portal, launch_chromium, skip_reason
+
+_REASON = skip_reason()
+if _REASON:
+    pytest.skip(_REASON, allow_module_level=True)
+
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+TIMEOUT_MS = 15_000
+SIZES = ({"width": 360, "height": 740}, {"width": 1280, "height": 800})
+SHOTS = ROOT / "test-artifacts" / "phone"
+SIK = "sik-perekam-medis"
+MALANG = "dpmptsp-malang.absah.test"
+APPLICANT = "pemohon@absah.test"
+PETUGAS = f"petugas.perekonomian@{MALANG}"
+LONG_EMAIL = "pemohon.dengan.alamat.surel.yang.panjang.sekali@contoh-domain-kabupaten.absah.test"
+
+# Run inside the portal's environment (same instance folder and database as the server):
+# prints the ids the pages below need, as one JSON line.
+SEED = f"""
+import json
+from wsgi import app
+from portal.config import current_config
+from portal.storage import Storage
+from portal.modules.accounts import approvals
+from portal.modules.accounts.models import User
+from portal.modules.agencies.models import Agency
+from portal.modules.applications.models import Task
+from portal.modules.demo.data import _holder, walk
+from portal.modules.letters.models import Letter
+from portal.modules.sops.models import SopVersion
+
+with app.app_context():
+    storage = Storage(current_config().storage_dir)
+    done, _path = walk({SIK!r}, storage)
+    letter = done.letters.order_by(Letter.id).first()
+    spec = SopVersion.current({SIK!r}).spec
+    officials = spec.application_steps[1:]  # after the submission
+    paraf = next(s for s in officials if any("paraf" in o.label.lower() for o in s.outcomes))
+    # One file waiting at the first check, one waiting for the first paraf.
+    waiting, _path = walk({SIK!r}, storage, until=officials[0].key)
+    check = Task.open_for(waiting)
+    initialled, _path = walk({SIK!r}, storage, until=paraf.key)
+    task = Task.open_for(initialled)
+    assert task.step_key == paraf.key, task.step_key
+    holder = task.assignee or _holder(task.position.agency, task.position.key)
+    waiting_account = User.create(email={LONG_EMAIL!r}, name="Bapak Pemohon Bernama Panjang",
+                                  password_hash="!")
+    approvals.request_approval(waiting_account, Agency.get(Agency.code == "dinkes-bangka"))
+    print(json.dumps({{"done": done.id, "waiting": waiting.id, "check": check.id,
+                      "paraf": task.id, "paraf_by": holder.email, "letter": letter.id,
+                      "token": letter.token}}))
+"""
+
+# The elements whose right edge lies past the viewport, outermost first (for the message).
+STICKING_OUT = """() => {
+  const width = window.innerWidth, found = [];
+  for (const e of document.querySelectorAll('body *')) {
+    const box = e.getBoundingClientRect();
+    if (box.width > 0 && box.right > width + 0.5) {
+      const classes = typeof e.className === 'string' ? e.className.trim().split(/\\s+/) : [];
+      const name = e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+        + classes.filter(Boolean).map(c => '.' + c).join('');
+      found.push(`${name} (right edge ${Math.round(box.right)} px): `
+        + (e.textContent || '').trim().replace(/\\s+/g, ' ').slice(0, 50));
+    }
+  }
+  return found.slice(0, 8);
+}"""
+
+
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory):
+    with Portal(tmp_path_factory.mktemp("phone") / "instance") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def seeded(portal) -> dict:
+    result = subprocess.run([sys.executable, "-c", SEED], cwd=ROOT, env=portal.env,
+                            capture_output=True, text=True, timeout=180, check=False)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def browser(portal):
+    playwright = sync_playwright().start()
+    try:
+        chromium = launch_chromium(playwright)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+    finally:
+        playwright.stop()
+
+
+def visits(ids: dict) -> list[tuple[str | None, list[str]]]:
+    """(who, the pages they open): every page of the walks, by the person who sees it."""
+    return [
+        (None, ["/", f"/services/{SIK}", "/register", "/login", f"/v/{ids['token']}"]),
+        (APPLICANT, [f"/services/{SIK}", f"/services/{SIK}/apply", "apply-with-errors",
+                     f"/applications/{ids['done']}", f"/applications/{ids['waiting']}",
+                     "/applications"]),
+        (PETUGAS, ["/inbox", f"/tasks/{ids['check']}", f"/letters/{ids['letter']}"]),
+        (ids["paraf_by"], ["/inbox", f"/tasks/{ids['paraf']}"]),
+        (f"admin@{MALANG}", ["/admin/", "/admin/users", "/admin/acting", "/admin/sops",
+                             "/admin/days-off", "/admin/outbox", "/admin/letter-templates",
+                             "/letters"]),
+        ("admin@dinkes-bangka.absah.test", ["/admin/approvals"]),
+    ]
+
+
+def log_in(page, email: str, password: str) -> None:
+    page.goto("/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Kata sandi").fill(password)
+    page.get_by_role("button", name="Masuk", exact=True).click()
+    expect(page.get_by_role("button", name="Keluar")).to_be_visible()
+
+
+def apply_with_errors(page) -> None:
+    """The application form sent with a wrong NIK and nothing else: the server's errors (the
+    browser's own checks are switched off, as an old phone browser would not have them)."""
+    page.goto(f"/services/{SIK}/apply")
+    page.wait_for_load_state()
+    page.get_by_label("NIK").fill("123")
+    page.locator("#apply-form").evaluate("form => form.noValidate = true")
+    page.get_by_role("button", name="Kirim permohonan").click()
+    expect(page.locator(".error").first).to_be_visible()
+    page.wait_for_load_state()
+
+
+def shot_name(path: str) -> str:
+    if path.startswith("/v/"):
+        return "verification"  # not the letter's token
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in path.strip("/")) or "catalogue"
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
+def test_no_page_scrolls_sideways(browser, portal, seeded, js):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    mode = "js" if js else "nojs"
+    for old in SHOTS.glob(f"{mode}-*.png"):
+        old.unlink()
+    problems, measured = [], 0
+    for who, paths in visits(seeded):
+        context = browser.new_context(java_script_enabled=js, base_url=portal.base_url,
+                                      viewport=SIZES[0], locale="id-ID")
+        context.set_default_timeout(TIMEOUT_MS)
+        page = context.new_page()
+        try:
+            if who is not None:
+                log_in(page, who, portal.password)
+            for path in paths:
+                page.set_viewport_size(SIZES[0])
+                if path == "apply-with-errors":
+                    apply_with_errors(page)
+                else:
+                    response = page.goto(path)
+                    assert response is not None and response.ok, (who, path, response
+                                                                   and response.status)
+                    page.wait_for_load_state()
+                for size in SIZES:
+                    page.set_viewport_size(size)
+                    width = page.evaluate("document.scrollingElement.scrollWidth")
+                    viewport = page.evaluate("window.innerWidth")
+                    measured += 1
+                    name = f"{mode}-{size['width']}-{(who or 'visitor').split('@')[0]}-" \
+                           f"{shot_name(path)}"
+                    page.screenshot(path=SHOTS / f"{name}.png", full_page=size is SIZES[0])
+                    if width > viewport:
+                        problems.append(f"{path} as {who or 'visitor'} at {size['width']} px: "
+                                        f"{width} px wide\n      "
+                                        + "\n      ".join(page.evaluate(STICKING_OUT)))
+        finally:
+            context.close()
+    assert measured >= 50
+    assert not problems, "pages wider than the screen:\n  " + "\n  ".join(problems)
+
+
+def test_service_page_puts_the_application_near_the_top(browser, portal, seeded):
+    """"Ajukan" comes before the requirements and the step list: on a phone, within the
+    first two screens, not 2,600 px down."""
+    context = browser.new_context(java_script_enabled=False, base_url=portal.base_url,
+                                  viewport=SIZES[0], locale="id-ID")
+    try:
+        page = context.new_page()
+        log_in(page, APPLICANT, portal.password)
+        page.goto(f"/services/{SIK}")
+        button = page.get_by_role("link", name="Isi formulir permohonan")
+        expect(button).to_be_visible()
+        top = button.evaluate("e => e.getBoundingClientRect().top + window.scrollY")
+        steps = page.get_by_role("heading", name="Alur layanan").evaluate(
+            "e => e.getBoundingClientRect().top + window.scrollY")
+        assert top < steps
+        assert top < 2 * SIZES[0]["height"], top
+    finally:
+        context.close()
