@@ -35,18 +35,20 @@ $(VENV)/.installed: pyproject.toml
 
 # htmx comes from the npm registry, pinned by package-lock.json, copied into static/vendor/.
 # Without npm the portal still works: every page is a plain HTML form first.
-assets: static/vendor/htmx.min.js
+# axe-core (accessibility checks of the browser tests) is vendored into tests/vendor/ the same way.
+assets: static/vendor/htmx.min.js tests/vendor/axe.min.js
 
-static/vendor/htmx.min.js: package.json package-lock.json
+static/vendor/htmx.min.js tests/vendor/axe.min.js &: package.json package-lock.json
 	@if command -v npm >/dev/null 2>&1 && npm ci --no-audit --no-fund --silent; then \
-	  mkdir -p static/vendor && cp node_modules/htmx.org/dist/htmx.min.js $@; \
+	  mkdir -p static/vendor tests/vendor && cp node_modules/htmx.org/dist/htmx.min.js static/vendor/ \
+	  && cp node_modules/axe-core/axe.min.js tests/vendor/; \
 	else echo "npm unavailable or offline: htmx not installed; pages work without JavaScript"; fi
 
 lint: setup
 	$(VENV)/bin/ruff check .
 
 clean:
-	rm -rf $(VENV) node_modules static/vendor instance .pytest_cache
+	rm -rf $(VENV) node_modules static/vendor tests/vendor instance .pytest_cache
 
 bench: setup ## latency with 100,000 files, load under gunicorn (wrk), signing, weights, 2G
 	$(PY) bench/run.py $(BENCH_ARGS)

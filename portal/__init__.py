@@ -16,6 +16,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build the Flask app; ``test_config`` overrides settings (tests use it)."""
     from portal import core, mail
     from portal.config import Config
+    from portal.core.cli import require_schema
     from portal.core.db import bind, db, make_database
     from portal.core.paths import STATIC_DIR, TEMPLATES_DIR
     from portal.modules import DOMAINS
@@ -46,4 +47,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     mail.init_app(app)
     for name in DOMAINS:
         importlib.import_module(f"portal.modules.{name}").init_app(app)
+    # Every command but `db` stops with what to run on a database lacking migrations.
+    require_schema(app.cli)
     return app

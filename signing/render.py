@@ -14,6 +14,7 @@ line breaks are kept.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import threading
@@ -28,8 +29,9 @@ from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.lib.utils import simpleSplit
+from reportlab.lib.utils import ImageReader, simpleSplit
 from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
     Flowable,
@@ -156,23 +158,42 @@ class LetterContent:
     watermark: str = ""
     """A large light word across every page (``DRAF`` on a draft that is not signed yet)."""
 
+    logo: bytes | None = None
+    """The agency's logo (PNG or JPEG bytes), drawn at the left of the kop; None: no logo."""
+
+    contact: tuple[str, ...] = ()
+    """Up to 3 small lines under the kop's lines (address; telephone, e-mail, website)."""
+
+    created_at: dt.datetime | None = None
+    """When the letter is made (issued; a draft: when it is looked at), timezone-aware:
+    written as the PDF's ``CreationDate`` and ``ModDate`` in its own UTC offset. The output
+    stays the same bytes for the same content and time. None writes reportlab's fixed
+    invariant date (2000-01-01)."""
+
     def __post_init__(self):
         if not 1 <= len(self.letterhead) <= 4:
             raise InvalidConfig("letterhead: give 1 to 4 lines")
-        for name in ("letterhead", "addressee", "body", "paraf"):
+        for name in ("letterhead", "addressee", "body", "paraf", "contact"):
             if isinstance(getattr(self, name), str | bytes):
                 raise InvalidConfig(f"{name}: expected a sequence of lines, not a string")
             object.__setattr__(self, name, tuple(getattr(self, name)))
         for name in ("title", "number", "place_date", "subject", "footer_note", "watermark"):
             if not isinstance(getattr(self, name), str):
                 raise InvalidConfig(f"{name}: expected text")
-        for name in ("letterhead", "addressee", "body"):
+        for name in ("letterhead", "addressee", "body", "contact"):
             if not all(isinstance(line, str) for line in getattr(self, name)):
                 raise InvalidConfig(f"{name}: every entry must be text")
+        if len(self.contact) > 3:
+            raise InvalidConfig("contact: give at most 3 lines")
+        if self.logo is not None and not isinstance(self.logo, bytes):
+            raise InvalidConfig("logo: expected the bytes of a PNG or JPEG image, or None")
         if not isinstance(self.signature, SignatureBlock):
             raise InvalidConfig("signature: expected a SignatureBlock")
         if not all(isinstance(p, Paraf) for p in self.paraf):
             raise InvalidConfig("paraf: every entry must be a Paraf")
+        if self.created_at is not None and (not isinstance(self.created_at, dt.datetime)
+                                            or self.created_at.utcoffset() is None):
+            raise InvalidConfig("created_at: expected a timezone-aware datetime or None")
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> LetterContent:
@@ -407,24 +428,49 @@ class _KeyValueList(Flowable):
 
 
 class _CentredLines(Flowable):
-    """Letterhead lines, centred, each with its own font and size (no markup parsing)."""
+    """Letterhead lines, centred, each with its own font and size (no markup parsing); with
+    a logo, the logo at the left and the lines centred in the room beside it."""
 
-    def __init__(self, lines: list[tuple[str, float, str]], width: float):
+    _LOGO_HEIGHT, _LOGO_MAX_WIDTH, _LOGO_GAP = 22 * mm, 30 * mm, 4 * mm
+
+    def __init__(self, lines: list[tuple[str, float, str]], width: float,
+                 logo: bytes | None = None):
         super().__init__()
         self.width = width
+        self.logo, self.logo_size, self.text_x = None, (0.0, 0.0), 0.0
+        if logo:
+            try:
+                reader = ImageReader(io.BytesIO(logo))
+                image_width, image_height = reader.getSize()
+            except Exception as e:
+                raise SigningError(f"cannot read the logo: {e}") from e
+            height = self._LOGO_HEIGHT
+            logo_width = height * image_width / image_height
+            if logo_width > self._LOGO_MAX_WIDTH:
+                logo_width, height = (self._LOGO_MAX_WIDTH,
+                                      self._LOGO_MAX_WIDTH * image_height / image_width)
+            self.logo, self.logo_size = reader, (logo_width, height)
+            self.text_x = logo_width + self._LOGO_GAP
+        room = width - self.text_x
         self.lines = [(font, size, wrapped) for font, size, text in lines
-                      for wrapped in simpleSplit(text, font, size, width)]
-        self.height = sum(size * 1.22 for _, size, _ in self.lines)
+                      for wrapped in simpleSplit(text, font, size, room)]
+        self.text_height = sum(size * 1.22 for _, size, _ in self.lines)
+        self.height = max(self.text_height, self.logo_size[1])
 
     def wrap(self, available_width, available_height):
         return self.width, self.height
 
     def draw(self):
-        y = self.height
+        if self.logo is not None:
+            logo_width, logo_height = self.logo_size
+            self.canv.drawImage(self.logo, 0, (self.height - logo_height) / 2,
+                                logo_width, logo_height, mask="auto")
+        y = self.height - (self.height - self.text_height) / 2
+        centre = self.text_x + (self.width - self.text_x) / 2
         for font, size, line in self.lines:
             y -= size * 1.22
             self.canv.setFont(font, size)
-            self.canv.drawCentredString(self.width / 2, y + size * 0.25, line)
+            self.canv.drawCentredString(centre, y + size * 0.25, line)
 
 
 def _story(content: LetterContent, width: float, sink: list) -> list[Flowable]:
@@ -438,7 +484,9 @@ def _story(content: LetterContent, width: float, sink: list) -> list[Flowable]:
             head.append((_HEAD_BOLD, 12, _plain(line)))
         else:
             head.append((_HEAD_FONT, 9.5, _plain(line)))
-    story += [_CentredLines(head, width), Spacer(1, 3), _DoubleRule(width), Spacer(1, 12)]
+    head += [(_HEAD_FONT, 8.5, _plain(line)) for line in content.contact if line.strip()]
+    story += [_CentredLines(head, width, content.logo), Spacer(1, 3), _DoubleRule(width),
+              Spacer(1, 12)]
 
     if content.title.strip():
         story.append(Paragraph(f"<u>{_markup(content.title.strip())}</u>", styles["title"]))
@@ -503,6 +551,29 @@ def _footer(note: str, watermark: str = ""):
     return draw, 10 * mm + 8.5 * len(lines) + 4 * mm
 
 
+def _canvas_maker(content: LetterContent):
+    """reportlab's canvas, dated ``content.created_at`` when it is given."""
+    if content.created_at is None:
+        return Canvas
+    formatter = _pdf_date(content.created_at)
+
+    def make(*args, **kwargs):
+        canvas = Canvas(*args, **kwargs)
+        canvas.setDateFormatter(formatter)
+        return canvas
+
+    return make
+
+
+def _pdf_date(moment: dt.datetime):
+    """A reportlab date formatter writing ``moment`` (``D:YYYYMMDDHHmmSS+HH'mm'``) whatever
+    the clock says; reportlab calls it with its own (invariant) timestamp, ignored here."""
+    offset = int(moment.utcoffset().total_seconds()) // 60
+    sign, offset = ("+" if offset >= 0 else "-"), abs(offset)
+    text = f"D:{moment:%Y%m%d%H%M%S}{sign}{offset // 60:02d}'{offset % 60:02d}'"
+    return lambda *_ignored: text
+
+
 def render_letter(content: LetterContent) -> RenderedLetter:
     """Render ``content`` to an A4 PDF; the stamp box is on the last page, in PDF points."""
     if not isinstance(content, LetterContent):
@@ -526,7 +597,7 @@ def render_letter(content: LetterContent) -> RenderedLetter:
             # pure-Python encoder costs about 2 ms a letter: binary streams instead.
             saved, rl_config.useA85 = rl_config.useA85, 0
             try:
-                doc.build(_story(content, width, sink))
+                doc.build(_story(content, width, sink), canvasmaker=_canvas_maker(content))
             finally:
                 rl_config.useA85 = saved
     except SigningError:

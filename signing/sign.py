@@ -191,7 +191,8 @@ def _sign_once(pdf: bytes, identity: SignerIdentity, box: SignatureBox, qr_url: 
                lines: Sequence[str], signing_time: dt.datetime, certify: bool,
                timestamper: HTTPTimeStamper | None, field_name: str,
                bytes_reserved: int | None) -> bytes:
-    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    writer = _DatedWriter(io.BytesIO(pdf), strict=False)
+    writer.modified = signing_time
     if not 0 <= box.page < int(writer.root["/Pages"]["/Count"]):
         raise InvalidConfig(f"signature box on page {box.page + 1}, but the PDF has "
                             f"{int(writer.root['/Pages']['/Count'])} page(s)")
@@ -212,6 +213,22 @@ def _sign_once(pdf: bytes, identity: SignerIdentity, box: SignatureBox, qr_url: 
     out = signer.sign_pdf(writer, bytes_reserved=bytes_reserved,
                           appearance_text_params={"url": qr_url, "stamp": text})
     return out.getvalue()
+
+
+class _DatedWriter(IncrementalPdfFileWriter):
+    """pyHanko's incremental writer, but the document's ``ModDate`` is the signing time: pyHanko
+    writes the machine's clock, so the signed letter would say it was modified at an instant
+    that is neither its issuance nor its signature."""
+
+    modified: dt.datetime | None = None
+
+    def _update_meta(self):
+        super()._update_meta()
+        if self.modified is not None and self._info is not None:
+            info = self._info.get_object()
+            if "/ModDate" in info:
+                info["/ModDate"] = generic.pdf_date(self.modified)
+                self.mark_update(self._info)
 
 
 class _TimedPdfSigner(PdfSigner):

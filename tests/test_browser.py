@@ -367,18 +367,23 @@ def test_sik_perekam_medis_walk(people, js, files, shots, tmp_path):
     official_decides(petugas, number, "Beri nomor dan stempel")
     official_decides(petugas, number, "Unggah SIK dan kirim notifikasi")
 
-    # The handover register: the ticket number is read off the task page.
+    # The handover register: the task names the ticket the system issued, next to the
+    # decision; the official compares it with the ticket brought and types no number.
     go_to_inbox(sekretariat.page)
     sekretariat.page.get_by_role("link", name=number, exact=True).click()
     ticket = sekretariat.page.get_by_role("listitem").filter(
         has_text="Tiket Pengambilan Surat Izin Kerja").first
     ticket_number = ticket.inner_text().split("·")[1].strip()
     assert ticket_number
+    panel = sekretariat.page.locator("#panel")
+    expect(panel.get_by_text(f"Tiket: {ticket_number}")).to_be_visible()
+    expect(panel.get_by_label("Nomor tiket pengambilan")).to_have_count(0)
     official_decides(sekretariat, number, "Catat penyerahan",
-                     record={"Nomor tiket pengambilan": ticket_number,
-                             "Nama pengambil": "Rina Wulandari"},
+                     record={"Nama pengambil": "Rina Wulandari"},
                      record_choices={"Diambil oleh": "Pemohon sendiri",
                                      "Dokumen yang diserahkan": "Fotokopi KTP"})
+    expect(sekretariat.page.locator("#panel").get_by_text(f"Tiket: {ticket_number}")) \
+        .to_be_visible()
 
     # The applicant collects, then downloads the signed SIK and checks it publicly.
     open_my_file(applicant, number)

@@ -97,21 +97,23 @@ def test_working_days_clock_time_past_target_closing_is_due_at_closing():
 
 
 def test_working_days_started_after_closing_counts_from_next_opening():
-    # Friday 17:00 WIB counts from Monday 07:30; one working day later is Tuesday 07:30.
+    # Friday 17:00 WIB counts from Monday 07:30; one working day later is the end of
+    # Monday, written as Monday 16:00 WIB (not as Tuesday 07:30, the same office instant).
     due = JAKARTA.due(utc(2026, 11, 27, 10, 0), working_days(1))
-    assert due == utc(2026, 12, 1, 0, 30)
+    assert due == utc(2026, 11, 30, 9, 0)
+    assert JAKARTA.format(due) == "30-11-2026 16:00 WIB"
 
 
 def test_working_days_started_on_weekend_counts_from_monday_opening():
-    # Sunday 12:00 WIB + 2 working days = Wednesday 07:30 WIB.
+    # Sunday 12:00 WIB + 2 working days = the end of Tuesday, 16:00 WIB.
     due = JAKARTA.due(utc(2026, 11, 29, 5, 0), working_days(2))
-    assert due == utc(2026, 12, 2, 0, 30)
+    assert due == utc(2026, 12, 1, 9, 0)
 
 
-def test_working_days_started_before_opening_keeps_the_opening_time():
-    # Monday 06:00 WIB + 1 working day = Tuesday 07:30 WIB.
+def test_working_days_started_before_opening_count_that_whole_day():
+    # Monday 06:00 WIB + 1 working day = all of Monday: due Monday 16:00 WIB.
     due = JAKARTA.due(utc(2026, 11, 22, 23, 0), working_days(1))
-    assert due == utc(2026, 11, 24, 0, 30)
+    assert due == utc(2026, 11, 23, 9, 0)
 
 
 def test_zero_working_days_is_due_at_start():
@@ -159,6 +161,58 @@ def test_hours_step_skips_cuti_bersama_days_off():
     agency = WorkCalendar(days_off=CUTI_BERSAMA_2026)
     # Wednesday 2026-03-18 15:00 WIB: 1 hour on Wednesday, the next at Wed 25 08:30 WIB.
     assert agency.due(utc(2026, 3, 18, 8, 0), hours(2)) == utc(2026, 3, 25, 1, 30)
+
+
+# -- the one way to write the end of a working day ------------------------------------------
+
+
+def test_the_end_of_a_working_day_is_written_as_its_closing_whatever_the_unit():
+    # One working day, or its 8.5 office hours, from Monday 07:30 WIB: both are due at the
+    # end of Monday, written one way.
+    monday_opening = utc(2026, 11, 23, 0, 30)
+    by_days = JAKARTA.due(monday_opening, working_days(1))
+    by_hours = JAKARTA.due(monday_opening, Duration(510, Unit.MINUTES))
+    assert by_days == by_hours == utc(2026, 11, 23, 9, 0)
+    assert JAKARTA.format(by_days) == "23-11-2026 16:00 WIB"
+
+
+def test_the_same_office_start_gives_the_same_deadline_text():
+    # Monday 16:00 (closing) and Tuesday 07:30 (opening) are the same office instant.
+    after_closing = JAKARTA.due(utc(2026, 11, 23, 9, 0), working_days(1))
+    at_opening = JAKARTA.due(utc(2026, 11, 24, 0, 30), working_days(1))
+    assert JAKARTA.format(after_closing) == JAKARTA.format(at_opening) == "24-11-2026 16:00 WIB"
+
+
+def test_end_of_day_due_goes_back_over_weekends_and_days_off():
+    # Tuesday 1 Dec 07:30 WIB after a day off on Monday 30 Nov: the end of Friday 27 Nov,
+    # which closes at 16:30.
+    calendar = WorkCalendar(days_off=frozenset({date(2026, 11, 30)}))
+    assert calendar.end_of_day_due(utc(2026, 12, 1, 0, 30)) == utc(2026, 11, 27, 9, 30)
+    assert calendar.format(calendar.due(utc(2026, 11, 27, 10, 0), working_days(1))) == \
+        "01-12-2026 16:00 WIB"
+
+
+def test_end_of_day_due_leaves_other_instants_and_never_goes_before_the_start():
+    assert JAKARTA.end_of_day_due(utc(2026, 11, 24, 0, 31)) == utc(2026, 11, 24, 0, 31)
+    assert JAKARTA.end_of_day_due(utc(2026, 11, 24, 9, 0)) == utc(2026, 11, 24, 9, 0)
+    saturday = utc(2026, 11, 28, 0, 30)  # 07:30 on a closed day is not an opening
+    assert JAKARTA.end_of_day_due(saturday) == saturday
+    opening = utc(2026, 11, 24, 0, 30)
+    assert JAKARTA.end_of_day_due(opening, not_before=opening) == opening
+    assert JAKARTA.due(opening, hours(0)) == opening
+
+
+def test_end_of_day_due_is_in_the_agency_zone():
+    # Tuesday 07:30 WITA (Monday 23:30 UTC) is the end of Monday, 16:00 WITA = 08:00 UTC.
+    assert MAKASSAR.end_of_day_due(utc(2026, 11, 23, 23, 30)) == utc(2026, 11, 23, 8, 0)
+    assert MAKASSAR.format(MAKASSAR.due(utc(2026, 11, 22, 23, 0), working_days(1))) == \
+        "23-11-2026 16:00 WITA"
+
+
+def test_calendar_time_is_not_moved_to_a_closing():
+    # Two calendar days from Sunday 07:30 WIB is Tuesday 07:30 WIB, a real instant.
+    start = utc(2026, 11, 29, 0, 30)
+    assert JAKARTA.due(start, Duration(2, Unit.DAYS)) == utc(2026, 12, 1, 0, 30)
 
 
 # -- calendar time --------------------------------------------------------------------------

@@ -58,7 +58,7 @@ def test_sop_list_shows_the_five_seeds_with_steps_and_totals(demo, runner):
     assert set(lines) == {"kso-lms", "rekom-nakes", "sik-perekam-medis",
                           "info-kompetensi-teknis", "registrasi-praktek-mandiri"}
     assert "13  7 hari kerja" in lines["sik-perekam-medis"]
-    assert "6  2985 menit" in lines["info-kompetensi-teknis"]
+    assert "6  49 jam 45 menit" in lines["info-kompetensi-teknis"]
 
 
 def test_sop_import_cli_stores_a_new_version(demo, runner, tmp_path):

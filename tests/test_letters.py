@@ -405,3 +405,98 @@ def test_a_n_needs_a_definitive_position_of_one_s_own(app, demo):
         staff.assign_acting(admin, newcomer.id, kadin.id, "an", today.isoformat(),
                             (today + dt.timedelta(days=1)).isoformat())
     assert "jabatan definitif" in refused.value.errors["user"]
+
+
+def _pdf_words(data: bytes) -> str:
+    import pypdfium2
+
+    pdf = pypdfium2.PdfDocument(data)
+    try:
+        return "\n".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+    finally:
+        pdf.close()
+
+
+def _pdf_dates(data: bytes) -> dict[str, object]:
+    """CreationDate and ModDate of the PDF (its latest revision) as aware datetimes."""
+    import datetime as dt
+
+    import pypdfium2
+
+    pdf = pypdfium2.PdfDocument(data)
+    try:
+        meta = pdf.get_metadata_dict()
+    finally:
+        pdf.close()
+    dates = {}
+    for key in ("CreationDate", "ModDate"):
+        match = re.fullmatch(r"D:(\d{14})(?:Z|([+-])(\d\d)'(\d\d)'?)", meta[key])
+        assert match, meta[key]
+        offset = dt.timedelta(hours=int(match[3] or 0), minutes=int(match[4] or 0))
+        dates[key] = dt.datetime.strptime(match[1], "%Y%m%d%H%M%S").replace(
+            tzinfo=dt.timezone(-offset if match[2] == "-" else offset))
+    return dates
+
+
+def test_a_letter_s_pdf_is_dated_at_its_issuance(demo, storage):
+    """CreationDate and ModDate are the instant the letter was issued (to the second), not
+    reportlab's invariant 2000-01-01; the signature's signing time is that instant too."""
+    issued = _walked(storage, "sik-perekam-medis")
+    for letter in issued.values():
+        dates = _pdf_dates(_pdf(storage, letter))
+        moment = letter.issued_at.replace(microsecond=0)
+        assert dates["CreationDate"] == moment, letter.letter_key
+        assert dates["ModDate"] == moment, letter.letter_key
+
+
+def test_a_ticket_carries_its_own_paraf_trail_not_the_permit_s(demo, storage):
+    """The SIK prints the three paraf of its draft; the pickup ticket, issued at publication
+    after the SIK was initialled and signed, prints none of them."""
+    from portal.modules.applications.models import Decision
+    from portal.modules.letters.issuance import paraf_steps
+
+    spec = SEEDS["sik-perekam-medis"]
+    assert paraf_steps(spec, "sik") == ("paraf_analis_muda", "paraf_analis_madya",
+                                        "paraf_sekretaris")
+    assert paraf_steps(spec, "tiket_pengambilan") == ()
+    issued = _walked(storage, "sik-perekam-medis")
+    names = {d.actor.name for d in Decision.select().where(
+        (Decision.application == issued["sik"].application)
+        & Decision.step_key.in_(paraf_steps(spec, "sik")))}
+    assert len(names) == 3
+    permit = _pdf_words(_pdf(storage, issued["sik"]))
+    ticket = _pdf_words(_pdf(storage, issued["tiket_pengambilan"]))
+    assert "Paraf:" in permit and all(name in permit for name in names)
+    assert "Paraf:" not in ticket and not any(name in ticket for name in names)
+
+
+def test_the_handover_shows_the_issued_ticket_and_asks_no_number(app, demo, storage):
+    """At the handover register the task names the ticket the system issued, beside the
+    decision; the official records who collects, types no ticket number, and the decision
+    keeps the ticket. The letter register still shows the handover."""
+    application, _path = walk("sik-perekam-medis", storage, until="register_handover")
+    task = Task.open_for(application)
+    assert task.step_key == "register_handover"
+    ticket = Letter.get((Letter.application == application)
+                        & (Letter.letter_key == "tiket_pengambilan"))
+    step = SEEDS["sik-perekam-medis"].step("register_handover")
+    assert "ticket_number" not in {f.key for f in step.record}
+    official = Browser(app)
+    official.login(task.position.assignments[0].user.email, PASSWORD)
+    page = official.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert f"Tiket: <strong>{ticket.number}</strong>" in page
+    assert "record_ticket_number" not in page and "Nomor tiket" not in page
+    decided = official.post(f"/tasks/{task.id}/decide", {
+        "outcome": "registered", "record_collected_by": "applicant",
+        "record_collector_name": "Rina Wulandari", "record_identity_document": "ktp_copy"})
+    assert decided.status_code == 303
+    from portal.modules.applications.models import Decision
+
+    decision = Decision.get(Decision.task == task)
+    assert decision.data["ticket"] == {"letter": ticket.id, "number": ticket.number}
+    assert decision.data["record"]["collector_name"] == "Rina Wulandari"
+    done = official.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert f"Tiket: <strong>{ticket.number}</strong>" in done
+    admin = Browser(app)
+    admin.login("admin@dpmptsp-malang.absah.test", PASSWORD)
+    assert "Rina Wulandari" in text(admin.get("/letters"))

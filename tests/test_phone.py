@@ -8,7 +8,10 @@ The portal runs the way ``make run`` runs it (browser_support.Portal: migrate, d
 WSGI server); a few files are then made with the demo's own operations (a completed file with
 its issued letters, one waiting at the first check, one waiting for a paraf, an account waiting
 for approval with a long e-mail address). One server and one browser serve the whole module.
-Screenshots go to test-artifacts/phone/<js|nojs>-<width>-<page>.png."""
+Screenshots go to test-artifacts/phone/<js|nojs>-<width>-<page>.png.
+
+Each page is also checked by axe-core (from npm, vendored into tests/vendor/ by `make assets`):
+no serious or critical accessibility violation, at either size."""
 
 from __future__ import annotations
 
@@ -26,6 +29,14 @@ if _REASON:
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 TIMEOUT_MS = 15_000
+AXE = ROOT / "tests" / "vendor" / "axe.min.js"
+# axe runs in the page's main world even with the page's own JavaScript switched off.
+AXE_RUN = """async () => {
+  const result = await axe.run(document, {resultTypes: ['violations']});
+  return result.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+    .map(v => `${v.id} (${v.impact}): ${v.help} -- `
+         + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '));
+}"""
 SIZES = ({"width": 360, "height": 740}, {"width": 1280, "height": 800})
 SHOTS = ROOT / "test-artifacts" / "phone"
 SIK = "sik-perekam-medis"
@@ -157,8 +168,17 @@ def shot_name(path: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in path.strip("/")) or "catalogue"
 
 
+def axe_violations(page) -> list[str]:
+    """Serious and critical axe-core violations of the page as it is now."""
+    if not page.evaluate("typeof axe !== 'undefined'"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+    return page.evaluate(AXE_RUN)
+
+
 @pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
-def test_no_page_scrolls_sideways(browser, portal, seeded, js):
+def test_no_page_scrolls_sideways_nor_fails_axe(browser, portal, seeded, js):
+    if not AXE.is_file():
+        pytest.fail("axe-core is not vendored: run `make assets` (npm) first")
     SHOTS.mkdir(parents=True, exist_ok=True)
     mode = "js" if js else "nojs"
     for old in SHOTS.glob(f"{mode}-*.png"):
@@ -193,10 +213,14 @@ def test_no_page_scrolls_sideways(browser, portal, seeded, js):
                         problems.append(f"{path} as {who or 'visitor'} at {size['width']} px: "
                                         f"{width} px wide\n      "
                                         + "\n      ".join(page.evaluate(STICKING_OUT)))
+                    for violation in axe_violations(page):
+                        problems.append(f"{path} as {who or 'visitor'} at {size['width']} px, "
+                                        f"axe: {violation}")
         finally:
             context.close()
     assert measured >= 50
-    assert not problems, "pages wider than the screen:\n  " + "\n  ".join(problems)
+    assert not problems, "pages wider than the screen or failing axe:\n  " + "\n  ".join(
+        problems)
 
 
 def test_service_page_puts_the_application_near_the_top(browser, portal, seeded):

@@ -288,6 +288,26 @@ def test_letter_content_from_config_rejects_unknown_keys(make_content):
         LetterContent.from_config({**config, "signature": {"jabatan": "x", "name": "A"}})
 
 
+
+def test_the_pdf_is_dated_at_the_letter_s_time_and_stays_deterministic(make_content, sign):
+    """created_at is the PDF's CreationDate and ModDate (in its own offset): the same content
+    and time give the same bytes; a naive time is refused; signing keeps the date, and the
+    signed revision's ModDate is the signing time, not the machine's clock."""
+    moment = dt.datetime(2026, 11, 23, 10, 2, 5, tzinfo=ZoneInfo("Asia/Jakarta"))
+    first = render_letter(make_content(created_at=moment))
+    assert first.pdf == render_letter(make_content(created_at=moment)).pdf
+    later = render_letter(make_content(created_at=moment + dt.timedelta(seconds=1)))
+    assert later.pdf != first.pdf
+    meta = PdfFileReader(io.BytesIO(first.pdf)).document_meta_view
+    assert meta.created == moment and meta.last_modified == moment
+    undated = PdfFileReader(io.BytesIO(render_letter(make_content()).pdf)).document_meta_view
+    assert undated.created.year == 2000  # reportlab's invariant date when none is given
+    with pytest.raises(InvalidConfig, match="created_at"):
+        make_content(created_at=dt.datetime(2026, 11, 23, 10, 2, 5))
+    meta = PdfFileReader(io.BytesIO(sign(first))).document_meta_view
+    assert meta.created == moment and meta.last_modified == SIGNED_AT
+
+
 # -- sign + verify ----------------------------------------------------------------------------
 
 def test_signed_letter_is_intact_trusted_and_covers_the_whole_file(signed, ca, kadinkes):

@@ -9,7 +9,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["Duration", "DurationError", "Unit", "parse_duration"]
+__all__ = ["Duration", "DurationError", "Unit", "amount_label", "elapsed_label", "minutes_label",
+           "no_standard_time", "parse_duration", "some_steps_untimed"]
 
 
 class Unit(StrEnum):
@@ -54,10 +55,63 @@ MINUTES_PER = {
     Unit.MONTHS: 30 * 24 * 60,
 }
 
-_LABELS_ID = {
-    Unit.MINUTES: "menit", Unit.HOURS: "jam", Unit.WORKING_DAYS: "hari kerja",
-    Unit.DAYS: "hari", Unit.MONTHS: "bulan",
+# How a reader of each interface language reads a unit: (singular, plural). The one place
+# durations get their words; pages pass their language (see ``Duration.label``).
+_UNIT_WORDS_IN = {
+    "id": {Unit.MINUTES: ("menit", "menit"), Unit.HOURS: ("jam", "jam"),
+           Unit.WORKING_DAYS: ("hari kerja", "hari kerja"), Unit.DAYS: ("hari", "hari"),
+           Unit.MONTHS: ("bulan", "bulan")},
+    "en": {Unit.MINUTES: ("minute", "minutes"), Unit.HOURS: ("hour", "hours"),
+           Unit.WORKING_DAYS: ("working day", "working days"), Unit.DAYS: ("day", "days"),
+           Unit.MONTHS: ("month", "months")},
 }
+_PHRASES = {
+    "id": {"none": "tanpa waktu standar", "under_minute": "kurang dari 1 menit",
+           "partly": " (sebagian langkah tanpa waktu standar)"},
+    "en": {"none": "no standard time", "under_minute": "less than a minute",
+           "partly": " (some steps have no standard time)"},
+}
+
+
+def _lang(language: str | None) -> str:
+    return language if language in _UNIT_WORDS_IN else "id"
+
+
+def amount_label(amount: int, unit: Unit, language: str | None = "id") -> str:
+    """'2 hari kerja', '1 working day', '3 hours': an amount with its unit's word."""
+    singular, plural = _UNIT_WORDS_IN[_lang(language)][Unit(unit)]
+    return f"{amount} {singular if amount == 1 else plural}"
+
+
+def minutes_label(minutes: int, language: str | None = "id") -> str:
+    """Minutes as a reader expects them: '49 jam 45 menit', '45 minutes', '2 hours'."""
+    hours, rest = divmod(int(minutes), 60)
+    parts = ([amount_label(hours, Unit.HOURS, language)] if hours else []) + \
+        ([amount_label(rest, Unit.MINUTES, language)] if rest or not hours else [])
+    return " ".join(parts)
+
+
+def elapsed_label(minutes: int, language: str | None = "id") -> str:
+    """Time a step really took (wall clock): '2 hari 3 jam', '45 menit', '2 days 3 hours'."""
+    minutes = int(minutes)
+    if minutes < 1:
+        return _PHRASES[_lang(language)]["under_minute"]
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = [amount_label(days, Unit.DAYS, language) if days else "",
+             amount_label(hours, Unit.HOURS, language) if hours else "",
+             amount_label(mins, Unit.MINUTES, language) if mins and not days else ""]
+    return " ".join(p for p in parts if p)
+
+
+def no_standard_time(language: str | None = "id") -> str:
+    """What a step or SOP without a standard time shows: 'tanpa waktu standar'."""
+    return _PHRASES[_lang(language)]["none"]
+
+
+def some_steps_untimed(language: str | None = "id") -> str:
+    """Said after a total that leaves out steps without a standard time."""
+    return _PHRASES[_lang(language)]["partly"]
 
 
 class DurationError(ValueError):
@@ -79,9 +133,17 @@ class Duration:
     def __str__(self) -> str:
         return f"{self.amount} {self.unit.value.replace('_', ' ')}"
 
-    def label_id(self) -> str:
-        """The duration as an Indonesian reader expects it: '2 hari kerja'."""
-        return f"{self.amount} {_LABELS_ID[self.unit]}"
+    def label(self, language: str | None = "id") -> str:
+        """The duration as a reader of ``language`` ("id" or "en") expects it.
+
+        '2 hari kerja' / '2 working days'; minutes past an hour in hours and minutes
+        ('2985 menit' reads '49 jam 45 menit'); a zero time says there is none.
+        """
+        if self.amount == 0:
+            return no_standard_time(language)
+        if self.unit is Unit.MINUTES:
+            return minutes_label(self.amount, language)
+        return amount_label(self.amount, self.unit, language)
 
 
 def parse_duration(text: str | int) -> Duration:

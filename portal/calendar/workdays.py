@@ -316,6 +316,34 @@ class WorkCalendar:
                 return candidate
         raise ValueError(f"no working day within {_MAX_CLOSED_RUN} days after {day}")
 
+    def _previous_working_day(self, day: date) -> date:
+        """The last working day strictly before ``day``."""
+        for step in range(1, _MAX_CLOSED_RUN + 1):
+            candidate = day - timedelta(days=step)
+            if self.is_working_day(candidate):
+                return candidate
+        raise ValueError(f"no working day within {_MAX_CLOSED_RUN} days before {day}")
+
+    def end_of_day_due(self, moment: datetime, not_before: datetime | None = None) -> datetime:
+        """The one way a deadline at the end of a working day is written (UTC).
+
+        A working day's opening with only closed time before it (the night, a weekend, a
+        day off) is the same office instant as the previous working day's closing; the
+        deadline is that closing, "30-11-2026 16:00 WIB", never "01-12-2026 07:30 WIB".
+        Any other instant, or a closing earlier than ``not_before`` (a zero standard time
+        starting at an opening is due at its start), comes back unchanged.
+        """
+        moment = _utc(moment, "moment")
+        local = moment.astimezone(self.tzinfo())
+        day = local.date()
+        if not self.is_working_day(day) or local.timetz().replace(tzinfo=None) != \
+                self.hours[day.weekday()][0]:
+            return moment
+        closing = self._office_span(self._previous_working_day(day))[1]
+        if not_before is not None and closing < _utc(not_before, "not_before"):
+            return moment
+        return closing
+
     # -- office time --------------------------------------------------------------------
 
     def _office_time_between(self, a: datetime, b: datetime) -> timedelta:
@@ -404,17 +432,23 @@ class WorkCalendar:
         """When a step started at ``start`` with standard time ``duration`` is due (UTC).
 
         MINUTES/HOURS count office time; WORKING_DAYS keep the office clock time N working
-        days later (clamped into that day's hours); DAYS are N x 24 hours; MONTHS keep
-        the local date and time N months later, clamping the day to the month's length.
+        days later (clamped into that day's hours); an office-time due at the end of a
+        working day is that day's closing (:meth:`end_of_day_due`). DAYS are N x 24 hours;
+        MONTHS keep the local date and time N months later, clamping the day to the
+        month's length.
         """
         start = _utc(start, "start")
         amount, unit = _check_duration(duration)
+        # Office-time deadlines are written the one way (end_of_day_due): N working days
+        # from an opening end at a closing, as the same time counted in hours does.
         if unit is Unit.MINUTES:
-            return self._add_office_time(start, timedelta(minutes=amount))
+            return self.end_of_day_due(self._add_office_time(start, timedelta(minutes=amount)),
+                                       start)
         if unit is Unit.HOURS:
-            return self._add_office_time(start, timedelta(hours=amount))
+            return self.end_of_day_due(self._add_office_time(start, timedelta(hours=amount)),
+                                       start)
         if unit is Unit.WORKING_DAYS:
-            return self._add_working_days(start, amount)
+            return self.end_of_day_due(self._add_working_days(start, amount), start)
         if unit is Unit.DAYS:
             return start + timedelta(days=amount)
         if unit is Unit.MONTHS:
@@ -450,7 +484,8 @@ class WorkCalendar:
             remaining = self._office_time_between(started, due) - self._office_time_between(
                 started, paused_at
             )
-            return self._add_office_time(resumed_at, max(remaining, timedelta(0)))
+            return self.end_of_day_due(
+                self._add_office_time(resumed_at, max(remaining, timedelta(0))), resumed_at)
         return due + (resumed_at - paused_at)
 
 

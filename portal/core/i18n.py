@@ -14,7 +14,7 @@ from babel.support import NullTranslations, Translations
 
 from portal.core.paths import TRANSLATIONS_DIR
 
-__all__ = ["LANGUAGES", "LazyText", "gettext_in", "lazy_gettext"]
+__all__ = ["LANGUAGES", "LazyText", "current_language", "gettext_in", "lazy_gettext"]
 
 LANGUAGES = ("id", "en")  # Bahasa Indonesia first: the msgids are Indonesian
 DEFAULT_LANGUAGE = "id"
@@ -39,6 +39,12 @@ def _language() -> str:
     locale = get_locale()
     return locale.language if locale is not None and locale.language in LANGUAGES \
         else DEFAULT_LANGUAGE
+
+
+def current_language() -> str:
+    """The language of the current request ("id" outside a request): for words the domain
+    code writes out itself, such as durations."""
+    return _language()
 
 
 def gettext_in(language: str, msgid: str, **variables) -> str:

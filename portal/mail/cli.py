@@ -32,3 +32,20 @@ def outbox_send(loop, interval):
             return
         time.sleep(interval)
 
+
+
+def deliver_queued() -> str:
+    """After a command queued e-mail: deliver it now, as after a web request (unless an
+    `outbox send --loop` worker does that), and say in words where it is."""
+    from portal.config import current_config
+    from portal.mail.transport import deliver
+
+    config = current_config()
+    if not config.mail_server:
+        return "kept in the outbox: no SMTP server configured (PORTAL_MAIL_SERVER)"
+    if not config.outbox_deliver_after_request:
+        return "queued in the outbox for the `outbox send` worker"
+    report = deliver(limit=50)
+    if report is None or report.retried or report.failed:
+        return "queued in the outbox: the SMTP server did not take it yet (retried later)"
+    return "sent"

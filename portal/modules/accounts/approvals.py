@@ -3,6 +3,8 @@ may approve, asking, deciding. One rule for "who may approve", used by pages and
 
 from __future__ import annotations
 
+from peewee import fn
+
 from portal.core.db import db
 from portal.core.errors import NotFound, OperationError, PermissionDenied, ValidationError
 from portal.core.i18n import lazy_gettext as _l
@@ -116,6 +118,29 @@ def pending_approvals(agency: Agency) -> list[AccountApproval]:
                 .where((AccountApproval.agency == agency)
                        & (AccountApproval.status == "pending"))
                 .order_by(AccountApproval.requested_at, AccountApproval.id))
+
+
+def pending_summary(agency_id: int) -> tuple[int, object]:
+    """How many accounts wait for the agency's approval, and when the latest was asked: one
+    COUNT statement, cheap enough for the inbox of every approver (and for its ETag)."""
+    count, latest = (AccountApproval
+                     .select(fn.COUNT(AccountApproval.id), fn.MAX(AccountApproval.requested_at))
+                     .where((AccountApproval.agency == agency_id)
+                            & (AccountApproval.status == "pending"))
+                     .tuples().get())
+    return int(count or 0), latest
+
+
+def activation_checks(agency: Agency) -> list[tuple[SopSpec, object]]:
+    """What the agency's active SOPs say an official checks before activating an account:
+    (spec, its ACTIVATE account step) for each SOP of the agency that has one."""
+    checks = []
+    for spec in SopVersion.active_specs():
+        for step in spec.account_steps:
+            if step.action is ActionKind.ACTIVATE and \
+                    (spec.actor(step.actor).office or spec.agency) == agency.code:
+                checks.append((spec, step))
+    return checks
 
 
 def decide_account(actor: User, approval_id: int, decision: str,

@@ -12,7 +12,8 @@ from portal.core.web import current_account, login_manager
 from portal.modules.accounts import approvals, staff
 from portal.modules.accounts.models import User
 
-__all__ = ["admin_required", "administered_agency", "approver_required", "is_approver"]
+__all__ = ["admin_required", "administered_agency", "approver_required", "is_approver",
+           "platform_admin_required"]
 
 
 def admin_required(view):
@@ -21,6 +22,17 @@ def admin_required(view):
     @login_required
     def wrapper(*args, **kwargs):
         if not current_user.is_agency_admin or not current_user.agency_id:
+            abort(403)
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def platform_admin_required(view):
+    """Only administrators of the platform (``flask admin create``)."""
+    @wraps(view)
+    @login_required
+    def wrapper(*args, **kwargs):
+        if not current_user.is_platform_admin:
             abort(403)
         return view(*args, **kwargs)
     return wrapper
@@ -58,7 +70,7 @@ def menu_state() -> tuple:
     if not user.is_authenticated:
         return (None,)
     return (user.id, user.agency_id, user.is_agency_admin, is_approver(),
-            user.email_verified_at is None)
+            user.email_verified_at is None, user.is_platform_admin)
 
 
 @login_manager.user_loader

@@ -30,6 +30,8 @@ class User(BaseModel):
     phone = CharField(null=True)
     agency = ForeignKeyField(Agency, null=True, backref="staff")  # home agency of officials
     is_agency_admin = BooleanField(default=False)
+    # Creates agencies and their first administrators, imports staff (/platform).
+    is_platform_admin = BooleanField(default=False)
     email_verified_at = UTCDateTimeField(null=True)
     active = BooleanField(default=True)
     created_at = UTCDateTimeField(default=utcnow)

@@ -1,4 +1,5 @@
-"""E-mails about accounts: confirmation link, password reset, approval asked and decided."""
+"""E-mails about accounts: confirmation link, password reset, invitation (an account made
+for someone), approval asked and decided."""
 
 from __future__ import annotations
 
@@ -19,6 +20,18 @@ def password_reset(user: User) -> None:
 
     outbox.queue("password_reset", [user],
                  {"link": current_config().url(f"/reset/{make_token(user, 'reset')}")})
+
+
+def invitation(user: User, role: str, agency=None) -> None:
+    """Tell someone an account was made for them (``role``: "admin" of ``agency``,
+    "official" of it, or "platform"), with the link that sets its password."""
+    from portal.modules.accounts.tokens import MAX_AGE, make_token
+
+    outbox.queue("account_invited", [user],
+                 {"link": current_config().url(f"/invite/{make_token(user, 'invite')}"),
+                  "role": role, "agency": agency.name if agency is not None else "",
+                  "days": MAX_AGE["invite"] // 86400,
+                  "reset_link": current_config().url("/reset")})
 
 
 def approval_requested(approval, approvers: list[User]) -> None:

@@ -16,6 +16,7 @@ from portal.core.model import utcnow
 from portal.modules.accounts import notify
 from portal.modules.accounts.models import LoginFailure, User
 from portal.modules.accounts.policy import email_problem, name_problem, password_problem
+from portal.modules.accounts.staff import UNUSABLE_PASSWORD
 from portal.modules.audit import trail as audit
 from portal.modules.audit.models import AuditEvent
 
@@ -111,6 +112,16 @@ def request_password_reset(email: str) -> None:
 
 def reset_password(user: User, password: str) -> User:
     """Set a new password (the reset link stops working, other sessions end)."""
+    return _set_password(user, password, "account.password_reset")
+
+
+def accept_invitation(user: User, password: str) -> User:
+    """Choose the password of an account made for someone (an agency's administrator or
+    official), from the invitation link: the link is spent and the address confirmed."""
+    return _set_password(user, password, "account.invitation_accepted")
+
+
+def _set_password(user: User, password: str, action: str) -> User:
     if problem := password_problem(password):
         raise ValidationError({"password": problem})
     with db.atomic():
@@ -119,7 +130,7 @@ def reset_password(user: User, password: str) -> User:
         if user.email_verified_at is None:
             user.email_verified_at = utcnow()  # the link proved the address
         user.save()
-        audit.record(user, "account.password_reset", user)
+        audit.record(user, action, user)
     return user
 
 
@@ -160,3 +171,32 @@ def record_logout(user: User) -> None:
     """Audit the end of a session (the session itself is cleared by the view)."""
     with db.atomic():
         audit.record(user, "account.logout", user)
+
+
+def make_platform_admin(email: str, name: str = "") -> tuple[User, str]:
+    """Make someone an administrator of the platform (``flask admin create``; only the
+    command line does this): a new account, invited to choose its password, or an existing
+    one promoted. Returns the user and "created", "promoted" or "unchanged"."""
+    email = (email or "").strip().lower()
+    name = (name or "").strip() or email.split("@", 1)[0]
+    errors = {"email": email_problem(email), "name": name_problem(name)}
+    if errors := {field: problem for field, problem in errors.items() if problem}:
+        raise ValidationError(errors)
+    with db.atomic():
+        user = User.by_email(email)
+        if user is not None and user.is_platform_admin:
+            return user, "unchanged"
+        if user is not None:
+            User.update(is_platform_admin=True).where(User.id == user.id).execute()
+            user.is_platform_admin = True
+            audit.record(None, "account.platform_admin", user, email=email)
+            return user, "promoted"
+        try:
+            with db.atomic():
+                user = User.create(email=email, name=name, is_platform_admin=True,
+                                   password_hash=UNUSABLE_PASSWORD)
+        except IntegrityError:
+            raise ValidationError({"email": _l("Alamat e-mail ini sudah terdaftar.")}) from None
+        audit.record(None, "account.created", user, email=email, platform_admin=True)
+        notify.invitation(user, "platform")
+    return user, "created"

@@ -40,6 +40,55 @@ def admin_agency(actor: User | None) -> Agency:
     return actor.agency
 
 
+def require_platform_admin(actor: User | None) -> None:
+    """PermissionDenied unless the actor administers the platform. ``None`` is the command
+    line: whoever runs it on the server already holds the database."""
+    if actor is not None and not (actor.active and actor.is_platform_admin):
+        raise PermissionDenied(_l("Halaman ini hanya untuk administrator platform."))
+
+
+def may_manage_staff(actor: User | None, agency: Agency) -> None:
+    """PermissionDenied unless the actor may manage this agency's staff: the platform's
+    administrators (and the command line), and the agency's own administrators."""
+    if (actor is not None and actor.active and actor.is_agency_admin
+            and actor.agency_id == agency.id):
+        return
+    require_platform_admin(actor)
+
+
+# The password hash of an account made for someone who has not chosen a password yet (an
+# invitation is on its way): no password matches it.
+UNUSABLE_PASSWORD = "!invited"
+
+
+def official_fields(email: str, name: str, nip: str) -> tuple[str, str, str, dict]:
+    """(email, name, nip) of an official as stored (trimmed, lower-cased address, NIP with
+    single spaces) and the problems with them, by field."""
+    email = (email or "").strip().lower()
+    name = (name or "").strip()
+    nip = " ".join((nip or "").split())
+    problems = {"email": email_problem(email), "name": name_problem(name)}
+    if nip and (not nip.replace(" ", "").isdigit() or len(nip.replace(" ", "")) != 18):
+        problems["nip"] = _l("NIP terdiri atas 18 angka.")
+    return email, name, nip, {field: problem for field, problem in problems.items() if problem}
+
+
+def position_fields(key: str, title: str) -> tuple[str, str, dict]:
+    """(key, title) of a position as stored, and the problems with them, by field."""
+    key = (key or "").strip()
+    title = (title or "").strip()
+    errors = {}
+    if not _POSITION_KEY.match(key):
+        errors["key"] = _l("Kunci hanya huruf, angka dan garis bawah (_), diawali huruf, "
+                           "maksimal 64 karakter.")
+    if not title:
+        errors["title"] = _l("Nama jabatan wajib diisi.")
+    elif len(title) > NAME_MAX:
+        errors["title"] = _l("Nama jabatan terlalu panjang (maksimal %(n)s karakter).",
+                             n=NAME_MAX)
+    return key, title, errors
+
+
 def officials(agency: Agency) -> list[User]:
     """The agency's own accounts (officials and administrators), by name."""
     return list(User.select().where(User.agency == agency).order_by(User.name, User.id))
@@ -73,14 +122,9 @@ def create_official(actor: User, email: str, name: str, nip: str = "",
                     password: str = "") -> User:
     """Create an official's account in the actor's agency, with an initial password."""
     agency = admin_agency(actor)
-    email = (email or "").strip().lower()
-    name = (name or "").strip()
-    nip = " ".join((nip or "").split())
-    problems = {"email": email_problem(email), "name": name_problem(name),
-                "password": password_problem(password)}
-    if nip and (not nip.replace(" ", "").isdigit() or len(nip.replace(" ", "")) != 18):
-        problems["nip"] = _l("NIP terdiri atas 18 angka.")
-    errors = {field: problem for field, problem in problems.items() if problem}
+    email, name, nip, errors = official_fields(email, name, nip)
+    if problem := password_problem(password):
+        errors["password"] = problem
     if errors:
         raise ValidationError(errors)
     taken = ValidationError({"email": _l("Alamat e-mail ini sudah terdaftar.")})
@@ -102,17 +146,7 @@ def create_official(actor: User, email: str, name: str, nip: str = "",
 def create_position(actor: User, key: str, title: str) -> Position:
     """Add a position (jabatan) to the actor's agency; its key is what SOP actors name."""
     agency = admin_agency(actor)
-    key = (key or "").strip()
-    title = (title or "").strip()
-    errors = {}
-    if not _POSITION_KEY.match(key):
-        errors["key"] = _l("Kunci hanya huruf, angka dan garis bawah (_), diawali huruf, "
-                           "maksimal 64 karakter.")
-    if not title:
-        errors["title"] = _l("Nama jabatan wajib diisi.")
-    elif len(title) > NAME_MAX:
-        errors["title"] = _l("Nama jabatan terlalu panjang (maksimal %(n)s karakter).",
-                             n=NAME_MAX)
+    key, title, errors = position_fields(key, title)
     if errors:
         raise ValidationError(errors)
     taken = ValidationError({"key": _l("Kunci ini sudah dipakai jabatan lain di "

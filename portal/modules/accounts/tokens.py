@@ -1,4 +1,5 @@
-"""Signed, expiring links for e-mail verification and password reset (itsdangerous)."""
+"""Signed, expiring links for e-mail verification, password reset and invitations (an
+account made for someone, who chooses its password from the link) (itsdangerous)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from portal.modules.accounts.models import User
 
 __all__ = ["TokenError", "make_token", "read_token"]
 
-MAX_AGE = {"verify": 3 * 24 * 3600, "reset": 2 * 3600}
+MAX_AGE = {"verify": 3 * 24 * 3600, "reset": 2 * 3600, "invite": 7 * 24 * 3600}
+# Links that set a password: they bind the session nonce, so they are spent once it is set.
+_SETS_PASSWORD = ("reset", "invite")
 
 
 class TokenError(Exception):
@@ -22,9 +25,9 @@ def _serializer(purpose: str) -> URLSafeTimedSerializer:
 
 
 def make_token(user: User, purpose: str) -> str:
-    """A token naming the user; a reset token also binds the account's session nonce, so it
-    stops working once the password changes (single use)."""
-    bind = user.session_nonce if purpose == "reset" else user.email
+    """A token naming the user; a reset or invitation token also binds the account's session
+    nonce, so it stops working once the password changes (single use)."""
+    bind = user.session_nonce if purpose in _SETS_PASSWORD else user.email
     return _serializer(purpose).dumps({"u": user.id, "b": bind})
 
 
@@ -38,7 +41,7 @@ def read_token(token: str, purpose: str) -> User:
         raise TokenError(_l("Tautan tidak valid.")) from None
     user = User.get_or_none(User.id == data.get("u"))
     bind = None if user is None else (
-        user.session_nonce if purpose == "reset" else user.email)
+        user.session_nonce if purpose in _SETS_PASSWORD else user.email)
     if user is None or data.get("b") != bind:
         raise TokenError(_l("Tautan tidak berlaku lagi."))
     return user

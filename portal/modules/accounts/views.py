@@ -30,6 +30,7 @@ def _approvals_page(status=200, errors=None, values=None, done=None):
     agency = current_account().agency
     return render("admin/approvals.html", "approvals", status=status, agency=agency,
                   approvals=accounts_approvals.pending_approvals(agency),
+                  checks=accounts_approvals.activation_checks(agency),
                   calendar=agency.calendar(), errors=errors or {}, values=values or {},
                   done=done)
 
@@ -317,6 +318,25 @@ def reset(token):
         flash(_("Kata sandi baru tersimpan. Silakan masuk."), "ok")
         return redirect(url_for("accounts.login", email=user.email), 303)
     return render("auth/reset.html", errors={}, token=token)
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+def invite(token):
+    """Choose the password of an account made for you, from the invitation e-mail."""
+    try:
+        user = read_token(token, "invite")
+    except TokenError as exc:
+        return render("error.html", status=400, code=400, message=str(exc))
+    action = url_for("accounts.invite", token=token)
+    if request.method == "POST":
+        try:
+            accounts_operations.accept_invitation(user, request.form.get("password", ""))
+        except ValidationError as exc:
+            return render("auth/reset.html", "form", status=422, errors=exc.errors,
+                          token=token, action=action, invited=user)
+        flash(_("Kata sandi tersimpan. Silakan masuk."), "ok")
+        return redirect(url_for("accounts.login", email=user.email), 303)
+    return render("auth/reset.html", errors={}, token=token, action=action, invited=user)
 
 
 @bp.route("/lang/<code>", methods=["GET", "POST"])

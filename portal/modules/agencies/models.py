@@ -10,6 +10,7 @@ from peewee import (
     CharField,
     DateField,
     ForeignKeyField,
+    TextField,
 )
 
 from portal.core.model import BaseModel, JSONField, UTCDateTimeField, utcnow
@@ -27,6 +28,11 @@ class Agency(BaseModel):
     office_hours = JSONField(null=True)  # {"mon": "07:30-16:00", ...}; None: the national default
     requires_account_approval = BooleanField(default=False)
     supervisor_position = CharField(null=True)  # position key told when a task is overdue
+    address = TextField(default="")  # printed under the letterhead, with the lines below
+    phone = CharField(default="")
+    email = CharField(default="")
+    website = CharField(default="")
+    logo_key = CharField(null=True)  # the scaled kop logo (PNG) in portal.storage
     created_at = UTCDateTimeField(default=utcnow)
 
     def calendar(self):
@@ -65,6 +71,13 @@ class Agency(BaseModel):
             memo[agency_id] = cls.raw(f'SELECT * FROM "agency" WHERE id = {param}',
                                       agency_id).get()
         return memo[agency_id]
+
+    def contact_lines(self) -> tuple[str, ...]:
+        """The small lines under the kop surat: the address, then telephone, e-mail and
+        website (as official letters write them: Telepon, Pos-el, Laman)."""
+        parts = [f"{label} {value}" for label, value in (
+            ("Telepon", self.phone), ("Pos-el", self.email), ("Laman", self.website)) if value]
+        return tuple(line for line in (self.address or "", ", ".join(parts)) if line)
 
     def today(self) -> dt.date:
         """Today's date in the agency's zone (assignment and leave dates are its dates)."""

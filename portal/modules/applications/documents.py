@@ -83,6 +83,17 @@ def documents_at_step(spec: SopSpec, step_key: str, form) -> list[DocumentSpec]:
             if (d.step or opening) == step_key and d.applies(form)]
 
 
+def correction_documents(spec: SopSpec, step_key: str, form,
+                         flagged=frozenset()) -> list[DocumentSpec]:
+    """The documents that may be uploaded at a step: those the step asks for, and every one
+    a return flagged incomplete (``flagged``), wherever it was first uploaded, as long as it
+    still applies to the form's answers."""
+    wanted = documents_at_step(spec, step_key, form)
+    keys = {d.key for d in wanted}
+    return wanted + [d for d in spec.documents
+                     if d.key in flagged and d.key not in keys and d.applies(form)]
+
+
 def upload_problem(doc: DocumentSpec, upload: Upload):
     """Why an uploaded file cannot serve as this document (too large, not really of an
     allowed type), or None."""
@@ -98,20 +109,24 @@ def upload_problems(spec: SopSpec, step: StepSpec, form, uploads: Mapping[str, U
                     existing: Mapping[str, Document], must_replace=frozenset()
                     ) -> dict[str, object]:
     """Each document's problem with what was uploaded at a step (missing, refused, not
-    replaced though returned), keyed by document; empty when all is well."""
+    replaced though returned), keyed by document; empty when all is well.
+
+    Every document in ``must_replace`` (flagged incomplete by the return being corrected)
+    that still applies must come with a new version, whether or not it is required and
+    whichever step first asked for it; each one missing is named."""
     errors: dict[str, object] = {}
-    wanted = {d.key: d for d in documents_at_step(spec, step.key, form)}
+    wanted = {d.key: d for d in correction_documents(spec, step.key, form, must_replace)}
     for key in uploads:
         if key not in wanted:
             errors[key] = _l("Dokumen ini tidak diminta pada langkah ini.")
     for key, doc in wanted.items():
         upload = uploads.get(key)
         if upload is None or not upload.data:
-            if doc.required and key not in existing:
-                errors[key] = _l("%(label)s wajib diunggah.", label=doc.label)
-            elif key in must_replace:
+            if key in must_replace:
                 errors[key] = _l("%(label)s dikembalikan untuk perbaikan: unggah versi baru.",
                                  label=doc.label)
+            elif doc.required and key not in existing:
+                errors[key] = _l("%(label)s wajib diunggah.", label=doc.label)
             continue
         problem = upload_problem(doc, upload)
         if problem is not None:

@@ -24,6 +24,14 @@ def _when(application: Application, moment: dt.datetime | None) -> str | None:
     return application.agency.calendar().format(moment) if moment else None
 
 
+def task_link(task: Task) -> str:
+    """Where the recipients of a task act on it: the applicant on the file's tracking page
+    (the one place they correct, pay or confirm), officials on the task page."""
+    if task.assignee_id is not None:
+        return current_config().url(f"/applications/{task.application_id}")
+    return current_config().url(f"/tasks/{task.id}")
+
+
 def task_recipients(task: Task) -> list[User]:
     """The applicant for the applicant's tasks; else everyone holding the position today,
     acting officials (Plh/Plt) included."""
@@ -46,7 +54,7 @@ def task_opened(task: Task, application: Application, returned_by: Decision | No
     spec = application.sop.spec
     context = {**file_context(application), "step": spec.step(task.step_key).title,
                "due": _when(application, task.due_at),
-               "link": current_config().url(f"/tasks/{task.id}"),
+               "link": task_link(task),
                "for_applicant": task.assignee_id is not None}
     if returned_by is None:
         outbox.queue("task_assigned", task_recipients(task), context, application=application)

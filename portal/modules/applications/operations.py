@@ -12,6 +12,7 @@ from typing import Any
 
 from peewee import IntegrityError
 
+from portal.calendar.duration import Unit
 from portal.core.db import db
 from portal.core.errors import NotFound, OperationError, PermissionDenied, ValidationError
 from portal.core.i18n import LazyText
@@ -37,6 +38,7 @@ from portal.modules.letters import issuance
 from portal.modules.sops import engine
 from portal.modules.sops.models import SopVersion
 from portal.modules.sops.spec import (
+    ActionKind,
     ActorKind,
     Effect,
     SopSpec,
@@ -230,8 +232,14 @@ def decide(task_id: int, user: User, outcome: str, note: str = "",
         data = _clean_verdicts(spec, step, application, verdicts, chosen)
         if step.record and chosen.effect is Effect.FORWARD:
             data["record"] = _clean_fields(step.record, record or {})
-        if (task.assignee_id is not None or task.kind == "correction") \
-                and (form is not None or uploads):
+        if step.action is ActionKind.HAND_OVER and chosen.effect is Effect.FORWARD:
+            # The official confirms the pickup ticket the system issued; nobody types it.
+            ticket = issuance.collection_ticket(application)
+            if ticket is not None:
+                data["ticket"] = {"letter": ticket.id, "number": ticket.number}
+        if task.assignee_id is not None or task.kind == "correction":
+            # Checked even when nothing came: a correction replaces what the return flagged,
+            # and an applicant's step gets the documents it asks for.
             _apply_applicant_changes(application, spec, step, task, form, uploads, storage, user,
                                      now)
         taken = (Task.update(status="done", decided_at=now, decided_by=user, outcome=outcome)
@@ -298,12 +306,16 @@ def _apply(task: Task, application: Application, spec: SopSpec, user: User,
     return decision
 
 
-def _returned_task(application: Application, step_key: str) -> Task | None:
-    """The task whose return sent the file back, if the file now resumes at that same step."""
-    return (Task.select().join(Decision, on=(Decision.task == Task.id))
-            .where((Task.application == application) & (Task.step_key == step_key)
-                   & (Decision.effect == Effect.RETURN.value))
-            .order_by(Task.id.desc()).first())
+def _returned_task(application: Application | int, step_key: str,
+                   before: int | None = None) -> Task | None:
+    """The task whose return sent the file back, if the file now resumes at that same step
+    (``before``: for the task of that id, which resumed the file)."""
+    query = (Task.select().join(Decision, on=(Decision.task == Task.id))
+             .where((Task.application == application) & (Task.step_key == step_key)
+                    & (Decision.effect == Effect.RETURN.value)))
+    if before is not None:
+        query = query.where(Task.id < before)
+    return query.order_by(Task.id.desc()).first()
 
 
 def _open_task(application: Application, spec: SopSpec, state: engine.FileState,
@@ -321,21 +333,81 @@ def _open_task(application: Application, spec: SopSpec, state: engine.FileState,
         if position is None:
             raise OperationError(_l("Jabatan %(title)s (%(key)s) belum diatur di %(agency)s.",
                                     title=acting.title, key=acting.key, agency=code))
-    calendar = application.agency.calendar()
-    if resumed_from is not None and resumed_from.due_at is not None and step.time is not None:
-        # The clock of the step that returned the file resumes where it stopped.
-        due = calendar.resume_due(resumed_from.clock_started_at, resumed_from.due_at,
-                                  resumed_from.decided_at, now, step.time)
-    elif step.until_field:
-        due = _end_of_date(calendar, application.form_data.get(step.until_field))
-    elif step.time is not None and not (kind == "correction" and step.time.amount == 0):
-        due = calendar.due(now, step.time)
-    else:
-        due = None
+    due = _due_time(application.agency.calendar(), application, step, kind, now, resumed_from)
     task = Task.create(application=application, step_key=step.key, actor_key=acting.key,
                        position=position, assignee=assignee, kind=kind, status="open",
                        opened_at=now, clock_started_at=now, due_at=due)
     return task
+
+
+def _due_time(calendar, application: Application, step: StepSpec, kind: str,
+              start: dt.datetime, resumed_from: Task | None = None,
+              resumed_due: dt.datetime | None = None) -> dt.datetime | None:
+    """The one rule for a task's due time, when it opens and when the calendar changes
+    (``resumed_due``: the earlier task's due time recounted on this calendar)."""
+    if resumed_from is not None and resumed_from.due_at is not None and step.time is not None:
+        # The clock of the step that returned the file resumes where it stopped.
+        return calendar.resume_due(resumed_from.clock_started_at,
+                                   resumed_due or resumed_from.due_at,
+                                   resumed_from.decided_at, start, step.time)
+    if step.until_field:
+        return _end_of_date(calendar, application.form_data.get(step.until_field))
+    if step.time is not None and not (kind == "correction" and step.time.amount == 0):
+        return calendar.due(start, step.time)
+    return None
+
+
+def retime_open_tasks(actor: User | None, agency: Agency, since: dt.date | None = None,
+                      cause: str = "") -> list[int]:
+    """Recount the due times of the agency's open tasks on its calendar as it is now (its
+    days off changed), in the caller's transaction; returns the ids of the tasks whose due
+    time moved, audited in one event with their count.
+
+    Only tasks counted in office time move: a due date taken from the form (``until``),
+    calendar time (days, months) and steps without a standard time are left alone. Each
+    due time is recounted from the task's clock start; a clock resumed after a correction
+    is recounted from the earlier task of its step, whose office time used before the
+    return is recounted on this calendar too. ``since``: only tasks due on or after this
+    local date can move (the day that changed).
+    """
+    calendar = agency.calendar()
+    query = (Task.select(Task, Application).join(Application)
+             .where((Task.status == "open") & (Application.agency == agency)
+                    & Task.due_at.is_null(False)))
+    if since is not None:
+        first = dt.datetime.combine(since, dt.time(0), tzinfo=calendar.tzinfo())
+        query = query.where(Task.due_at >= first.astimezone(dt.UTC))
+    moved: list[int] = []
+    for task in query.order_by(Task.id):
+        spec = task.application.sop.spec
+        step = spec.step(task.step_key)
+        if step.until_field or step.time is None or not Unit(step.time.unit).office_time:
+            continue
+        due = _recounted_due(calendar, task, step)
+        if due is not None and due != task.due_at:
+            Task.update(due_at=due).where((Task.id == task.id)
+                                          & (Task.status == "open")).execute()
+            moved.append(task.id)
+    if moved:
+        audit.record(actor, "tasks.retimed", agency, agency=agency.code, count=len(moved),
+                     tasks=moved, cause=cause)
+    return moved
+
+
+def _recounted_due(calendar, task: Task, step: StepSpec) -> dt.datetime | None:
+    """The task's due time as if the calendar had always been this one."""
+    resumed_from = None
+    previous = (Task.select(Task.id, Task.kind).where((Task.application == task.application_id)
+                                                      & (Task.id < task.id))
+                .order_by(Task.id.desc()).first())
+    if previous is not None and previous.kind == "correction":
+        # The correction's decision opened this task: the file resumed here.
+        resumed_from = _returned_task(task.application_id, task.step_key, before=task.id)
+    resumed_due = None
+    if resumed_from is not None and resumed_from.due_at is not None:
+        resumed_due = _recounted_due(calendar, resumed_from, step)
+    return _due_time(calendar, task.application, step, task.kind, task.clock_started_at,
+                     resumed_from, resumed_due)
 
 
 def _end_of_date(calendar, value) -> dt.datetime | None:
@@ -422,16 +494,16 @@ def _field_problem(kind: str, value: str, choices) -> LazyText | None:
 def _apply_applicant_changes(application: Application, spec: SopSpec, step: StepSpec,
                              task: Task, form, uploads, storage: Storage | None, user: User,
                              now: dt.datetime) -> None:
-    """Corrections and later uploads by the applicant, checked like the first submission."""
+    """Corrections and later uploads by the applicant, checked like the first submission;
+    a correction replaces every document the return flagged incomplete (each one missing
+    is named), and may change only the form when the return flagged none."""
     if uploads and storage is None:
         raise OperationError("storage is required to accept uploads")
     merged = dict(application.form_data)
     errors: dict[str, object] = {}
     if form is not None:
         merged, errors = _fields_and_problems(spec.fields, {**merged, **form})
-    must_replace = frozenset()
-    if task.kind == "correction":
-        must_replace = failed_documents(application)
+    must_replace = failed_documents(application) if task.kind == "correction" else frozenset()
     latest = Document.latest_for(application)
     errors.update(upload_problems(spec, step, merged, uploads, latest, must_replace))
     if errors:

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 
 from peewee import JOIN
 
+from portal.calendar.duration import elapsed_label, no_standard_time
+from portal.core.i18n import current_language
+from portal.core.i18n import lazy_gettext as _l
 from portal.core.model import utcnow
 from portal.modules.accounts.models import Position, User, capacity_prefix
 from portal.modules.applications.models import Application, Decision, Task
@@ -23,7 +26,7 @@ class TimelineRow:
     key: str
     title: str
     actor: str
-    standard: str  # the SOP's standard time, as stated
+    standard: str  # the SOP's standard time, as stated: 'standar 2 jam', 'sesuai jadwal'
     state: str  # done | current | returned | upcoming | skipped | rejected
     actual: str = ""  # time the step took (all its rounds), wall clock
     by: str = ""  # who decided last, with capacity
@@ -46,20 +49,15 @@ class Round:
     note: str
 
 
-def duration_label(delta: dt.timedelta) -> str:
-    """'2 hari 3 jam', '45 menit', 'kurang dari 1 menit'."""
-    minutes = int(delta.total_seconds() // 60)
-    if minutes < 1:
-        return "kurang dari 1 menit"
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    parts = [f"{days} hari" if days else "", f"{hours} jam" if hours else "",
-             f"{mins} menit" if mins and not days else ""]
-    return " ".join(p for p in parts if p)
+def duration_label(delta: dt.timedelta, language: str | None = None) -> str:
+    """'2 hari 3 jam', '45 menit', 'kurang dari 1 menit' (or English: '2 days 3 hours')."""
+    return elapsed_label(int(delta.total_seconds() // 60), language or current_language())
 
 
-def timeline(application: Application) -> list[TimelineRow]:
-    """A row per application step, in SOP order."""
+def timeline(application: Application, language: str | None = None) -> list[TimelineRow]:
+    """A row per application step, in SOP order; durations in ``language`` (default: the
+    request's)."""
+    language = language or current_language()
     spec = application.sop.spec
     calendar = application.agency.calendar()
     tasks = list(Task.select().where(Task.application == application).order_by(Task.id))
@@ -87,8 +85,10 @@ def timeline(application: Application) -> list[TimelineRow]:
             state = "skipped"
         else:
             state = "upcoming"
-        standard = (step.time.label_id() if step.time else
-                    "sesuai jadwal" if step.until_field else "tidak ditentukan")
+        standard = (_l("standar %(time)s", time=step.time.label(language)).in_language(language)
+                    if step.time and step.time.amount else
+                    _l("sesuai jadwal").in_language(language) if step.until_field
+                    else no_standard_time(language))
         by = _who(decision) if decision is not None else ""
         rounds = tuple(
             Round(outcome=(step.outcome(d.outcome).label if step.outcome(d.outcome)
@@ -98,8 +98,8 @@ def timeline(application: Application) -> list[TimelineRow]:
         rows.append(TimelineRow(
             ref=step.ref, key=step.key, title=step.title, actor=spec.actor(step.actor).title,
             standard=standard, state=state,
-            actual=duration_label(spent) if own and step.key != spec.application_steps[0].key
-            else "",
+            actual=duration_label(spent, language)
+            if own and step.key != spec.application_steps[0].key else "",
             by=by, at=calendar.format(decision.decided_at) if decision else "",
             due=calendar.format(last.due_at) if last and last.status == "open" and last.due_at
             else "",

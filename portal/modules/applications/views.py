@@ -15,14 +15,16 @@ from portal.core.db import db
 from portal.core.errors import OperationError, PermissionDenied, ValidationError
 from portal.core.model import utcnow
 from portal.core.web import current_account, is_htmx, render, render_unless_unchanged
+from portal.modules.accounts import approvals as accounts_approvals
 from portal.modules.accounts import staff
+from portal.modules.accounts.guards import is_approver
 from portal.modules.agencies.models import Agency
 from portal.modules.applications import access, documents, operations
 from portal.modules.applications.documents import Upload
 from portal.modules.applications.models import Application, Decision, Document, Task
 from portal.modules.applications.timeline import timeline
 from portal.modules.audit import trail as audit
-from portal.modules.letters import drafts
+from portal.modules.letters import drafts, issuance
 from portal.modules.letters.models import Letter
 from portal.modules.sla.reminders import due_state
 from portal.modules.sops import engine
@@ -164,7 +166,10 @@ def _application_context(application, errors=None, values=None):
     failed = documents.failed_verdicts(last_return)
     step_documents = []
     if mine:
-        step_documents = documents.documents_at_step(spec, step.key, application.form_data)
+        # A correction offers every document the return flagged, wherever first uploaded.
+        step_documents = documents.correction_documents(
+            spec, step.key, application.form_data,
+            frozenset(failed) if task.kind == "correction" else frozenset())
     outcomes = []
     if mine:
         from portal.modules.sops import engine
@@ -284,6 +289,10 @@ def inbox():
     states = [due_state(task.due_at, task.clock_started_at, now) for task in tasks]
     if codes is None:
         codes = sorted({task.code for task in tasks})
+    # Accounts waiting for this approver's decision: one COUNT, only for approvers (whom
+    # the menu asks about anyway); shown above the tasks and part of the ETag.
+    approvals = (accounts_approvals.pending_summary(user.agency_id)
+                 if is_approver() else (0, None))
 
     def page() -> dict:
         rows = []
@@ -293,13 +302,15 @@ def inbox():
             rows.append(InboxRow(url_for("applications.task", task_id=task.id),
                                  task.registration_number, task.code, task.title,
                                  spec.step(task.step_key).title, task.kind, state, due))
-        return {"rows": rows, "held": held, "sop": sop, "codes": codes}
+        return {"rows": rows, "held": held, "sop": sop, "codes": codes,
+                "pending_approvals": approvals[0]}
 
     # The rows' data and due states are what the page shows (labels follow from them).
     # (Due times as numbers: hashing them is a third of the cost of their repr.)
     shown = ([(t.id, t.kind, t.step_key, t.due_at and t.due_at.timestamp(),
                t.registration_number, t.sop_id) for t in tasks],
-             states, [(p.id, p.title, c) for p, c in held], sop, codes)
+             states, [(p.id, p.title, c) for p, c in held], sop, codes,
+             approvals[0], approvals[1] and approvals[1].timestamp())
     return render_unless_unchanged("inbox.html", "tasks", shown, page)
 
 
@@ -322,14 +333,17 @@ def _task_context(task, errors=None, form=None, done=None, confirm=None):
     outcomes = engine.outcomes_for(spec, application.file_state()) if may_act else ()
     decision = Decision.get_or_none(Decision.task == task)
     judged = documents.judged_documents(spec, step, application.form_data)
-    replaceable = (documents.documents_at_step(spec, step.key, application.form_data)
+    replaceable = (documents.correction_documents(spec, step.key, application.form_data,
+                                                  documents.failed_documents(application))
                    if task.kind == "correction" else [])
+    official = bool(staff.positions_today(current_account()))
     next_task = None
-    if task.status != "open":
+    if task.status != "open" and official:
         positions = [p for p, _c in staff.positions_today(current_account())]
         next_task = Task.inbox(positions).first() if positions else None
     return {"task": task, "application": application, "spec": spec, "step": step,
             "may_act": may_act, "outcomes": outcomes, "decision": decision,
+            "official": official,
             "documents": Document.latest_for(application), "judged": judged,
             "rows": timeline(application), "errors": errors or {}, "form": form or {},
             "calendar": application.agency.calendar(), "next_task": next_task,
@@ -339,14 +353,39 @@ def _task_context(task, errors=None, form=None, done=None, confirm=None):
             "fields": [f for f in spec.fields if f.key in application.form_data],
             # The letters as they will be issued, where officials initial and sign them.
             "drafts": drafts.drafts_at(task) if task.status == "open" else [],
-            "confirm": confirm}
+            "confirm": confirm,
+            # At a handover: the pickup ticket the official takes in (shown, not typed).
+            "ticket": (issuance.collection_ticket(application)
+                       if step.action is ActionKind.HAND_OVER else None)}
+
+
+def _applicants_view(task: Task):
+    """The applicant's way to a task of their own file: its tracking page (303), where they
+    read why it came back and correct it. The task page is for officials; an applicant sees
+    it only for a step they hold as an official (an official applying to their own
+    agency)."""
+    user = current_account()
+    if task.application.applicant_id != user.id:
+        return None
+    if task.assignee_id is None:
+        try:
+            operations.acting_capacity(user, task, task.application.agency)
+            return None
+        except PermissionDenied:
+            pass
+    target = url_for("applications.application", app_id=task.application_id)
+    response = redirect(target, 303)
+    if is_htmx():
+        response.headers["HX-Redirect"] = target
+    return response
 
 
 @bp.get("/tasks/<int:task_id>")
 @login_required
 def task(task_id):
     """A task: the file's data and documents, its history, and the action panel."""
-    return render("task.html", "panel", **_task_context(_task_or_404(task_id)))
+    task = _task_or_404(task_id)
+    return _applicants_view(task) or render("task.html", "panel", **_task_context(task))
 
 
 @bp.post("/tasks/<int:task_id>/decide")
@@ -355,6 +394,9 @@ def decide(task_id):
     """Take one of the outcomes the SOP allows here. A task someone else already decided
     answers with who and when, and changes nothing."""
     task = _task_or_404(task_id)
+    elsewhere = _applicants_view(task)
+    if elsewhere is not None:  # nothing is decided: the applicant acts on the tracking page
+        return elsewhere
     form = request.form
     step = task.application.sop.spec.step(task.step_key)
     chosen = step.outcome(form.get("outcome", ""))

@@ -127,29 +127,71 @@ def _producing_step(spec: SopSpec, letter_key: str) -> str:
     return next(s.key for s in spec.application_steps if letter_key in s.letters)
 
 
-def _paraf(application: Application, spec: SopSpec, calendar) -> tuple[signing.Paraf, ...]:
-    """The officials who initialled or approved on the way to the signature."""
-    kinds = {s.key for s in spec.application_steps
-             if s.action in (ActionKind.PARAF, ActionKind.APPROVE)}
+def paraf_steps(spec: SopSpec, letter_key: str) -> tuple[str, ...]:
+    """The steps whose paraf/approve decisions are this letter's trail.
+
+    An official who initials (paraf) or approves does so on the draft of the letter the file
+    is on its way to: the first letter produced at or after that step. Pickup tickets
+    (``notice: collection``) are not what anyone initials: they are counter receipts
+    (sik-perekam-medis issues its Tiket Pengambilan at publication, after the SIK was
+    initialled and signed; a ticket may equally be issued at registration or at handover),
+    so a paraf step initials the first *non-ticket* letter produced at or after it, and a
+    ticket only carries paraf/approve steps that lead to no other letter (none in the seeds:
+    a ticket's trail is empty, not the permit's). Only steps up to the letter's own producing
+    step count: a paraf after the letter was produced is not on the way to it."""
+    steps = spec.application_steps
+    producing = {i: set(s.letters) for i, s in enumerate(steps) if s.letters}
+    tickets = {lt.key for lt in spec.letters if lt.notice == "collection"}
+    mine = []
+    for i, step in enumerate(steps):
+        if step.action not in (ActionKind.PARAF, ActionKind.APPROVE):
+            continue
+        ahead = [keys for j, keys in sorted(producing.items()) if j >= i]
+        letters = next((keys - tickets for keys in ahead if keys - tickets), None)
+        if letters is None:  # no letter ahead but tickets: the first ticket step's tickets
+            letters = next(iter(ahead), set())
+        if letter_key in letters:
+            mine.append(step.key)
+    return tuple(mine)
+
+
+def _paraf(application: Application, spec: SopSpec, letter: LetterSpec,
+           calendar) -> tuple[signing.Paraf, ...]:
+    """The officials who initialled or approved on the way to this letter (see
+    ``paraf_steps``): the latest forward decision of each such step (a file sent back and
+    initialled again shows the initials of the draft as it now is), in the order given."""
+    keys = paraf_steps(spec, letter.key)
+    if not keys:
+        return ()
     rows = (_with_people(Decision.select(Decision, User, Position))
             .where((Decision.application == application)
-                   & Decision.step_key.in_(kinds)
+                   & Decision.step_key.in_(keys)
                    & (Decision.effect == "forward"))
             .order_by(Decision.id))
+    latest = {d.step_key: d for d in rows}
     return tuple(signing.Paraf(position=d.position.title if d.position_id else "",
                                name=d.actor.name, time=calendar.format(d.decided_at))
-                 for d in rows)
+                 for d in sorted(latest.values(), key=lambda d: d.id))
 
 
 def _context(application: Application, spec: SopSpec, letter: LetterSpec, number: str,
              local_now: dt.datetime) -> dict:
-    labels = {f.key: dict(f.choices) for f in spec.fields}
-    dates = {f.key for f in spec.fields if f.type == "date"}
-    form = {k: date_id(dt.date.fromisoformat(v)) if k in dates else labels.get(k, {}).get(v, v)
-            for k, v in application.form_data.items()}
+    # What the applicant filled in and the officials recorded, as the letter prints it: a
+    # choice by its label, a date in words (wording.sample_context gives the same names).
+    fields = (*spec.fields, *(f for s in spec.steps for f in s.record))
+    labels = {f.key: dict(f.choices) for f in fields}
+    dates = {f.key for f in fields if f.type == "date"}
+
+    def shown(k, v):
+        if k in dates and isinstance(v, str) and v:
+            return date_id(dt.date.fromisoformat(v))
+        return labels.get(k, {}).get(v, v) if isinstance(v, str) else v
+
+    form = {k: shown(k, v) for k, v in application.form_data.items()}
     recorded: dict[str, str] = {}
     for decision in Decision.history(application):
-        recorded.update((decision.data or {}).get("record", {}))
+        recorded.update((k, shown(k, v)) for k, v in
+                        ((decision.data or {}).get("record", {})).items())
     return {"applicant": {"name": application.applicant.name},
             "form": form, "recorded": recorded,
             "agency": {"name": application.agency.name, "city": application.agency.city},
@@ -162,7 +204,8 @@ def letter_content(application: Application, spec: SopSpec, letter_spec: LetterS
                    number: str, local_now: dt.datetime, signature: signing.SignatureBlock,
                    footer_note: str, watermark: str = "") -> signing.LetterContent:
     """What a letter of this file prints (kop, number, wording, signature block, paraf
-    trail): the same for the letter issued and for its draft. Raises LetterError when the
+    trail): the same for the letter issued and for its draft. ``local_now`` is its date and
+    the PDF's creation date (the issuance time; a draft's: now). Raises LetterError when the
     agency's wording cannot be rendered."""
     agency = application.agency
     try:
@@ -179,8 +222,27 @@ def letter_content(application: Application, spec: SopSpec, letter_spec: LetterS
         title=headers.get("title", ""), subject=headers.get("subject", ""),
         addressee=tuple(p.strip() for p in headers.get("addressee", "").split("|") if p.strip()),
         body=body, signature=signature,
-        paraf=_paraf(application, spec, agency.calendar()),
-        footer_note=footer_note, watermark=watermark)
+        paraf=_paraf(application, spec, letter_spec, agency.calendar()),
+        footer_note=footer_note, watermark=watermark, created_at=local_now,
+        logo=_logo(agency), contact=agency.contact_lines())
+
+
+def _logo(agency: Agency) -> bytes | None:
+    """The agency's kop logo (stored scaled by the settings page), or None."""
+    if not agency.logo_key:
+        return None
+    return Storage(current_config().storage_dir).read(agency.logo_key)
+
+
+def collection_ticket(application: Application) -> Letter | None:
+    """The pickup ticket of this file (its valid letter whose notice is ``collection``), the
+    one its handover takes in; None when its SOP issues none or it is not issued (yet)."""
+    keys = [lt.key for lt in application.sop.spec.letters if lt.notice == "collection"]
+    if not keys:
+        return None
+    return (Letter.select().where((Letter.application == application)
+                                  & Letter.letter_key.in_(keys) & (Letter.status == "valid"))
+            .order_by(Letter.id.desc()).first())
 
 
 def signing_actor(spec: SopSpec, letter: LetterSpec):

@@ -16,10 +16,11 @@ from portal.core.errors import ValidationError
 from portal.core.web import current_account, render
 from portal.modules.accounts.guards import admin_required, administered_agency
 from portal.modules.applications import access
-from portal.modules.applications.models import Decision, Task
+from portal.modules.applications.models import Application, Decision, Task
 from portal.modules.audit import trail as audit
 from portal.modules.letters import drafts, issuance, operations, verification, wording
 from portal.modules.letters.models import Letter
+from portal.modules.sops.models import SopVersion
 from portal.storage import Storage
 
 bp = Blueprint("letters", __name__)
@@ -39,16 +40,19 @@ def letter_templates():
 @bp.route("/admin/letter-templates/<sop_code>/<letter_key>", methods=["GET", "POST"])
 @admin_required
 def letter_template(sop_code, letter_key):
-    """Edit one letter's wording (checked in the sandbox before it is stored)."""
+    """Edit one letter's wording: the page shows it rendered with the SOP's sample values
+    ("Pratinjau" shows the text being edited) and the variables it may use; "Simpan" stores
+    it after the same check (wording.check_letter_template)."""
     from portal.modules.letters.wording import letter_source
 
     agency = administered_agency()
     spec, letter = wording._agency_letter(agency, sop_code, letter_key)
-    errors, source = {}, None
-    if request.method == "POST":
+    errors, source, preview = {}, None, None
+    action = request.form.get("action") if request.method == "POST" else None
+    if action in ("save", "reset", None) and request.method == "POST":
         source = request.form.get("source", "")
         try:
-            if request.form.get("action") == "reset":
+            if action == "reset":
                 wording.reset_letter_template(current_account(), sop_code, letter_key)
             else:
                 wording.save_letter_template(current_account(), sop_code, letter_key, source)
@@ -57,10 +61,18 @@ def letter_template(sop_code, letter_key):
         else:
             return redirect(url_for("letters.letter_template", sop_code=sop_code,
                                     letter_key=letter_key, saved=1), 303)
-    return render("admin/letter_template.html", status=422 if errors else 200, spec=spec,
-                  letter=letter, errors=errors, saved=request.args.get("saved"),
-                  source=source if source is not None else letter_source(agency, sop_code,
-                                                                         letter_key))
+    else:  # a look at the wording (GET), or at the text being edited ("Pratinjau")
+        source = (request.form.get("source", "") if action == "preview"
+                  else letter_source(agency, sop_code, letter_key))
+        try:
+            _stored, headers, body = wording.check_letter_template(spec, letter, source, agency)
+            preview = {"headers": headers, "body": body}
+        except ValidationError as exc:
+            errors = exc.errors
+    return render("admin/letter_template.html", status=422 if errors and action else 200,
+                  spec=spec, letter=letter, errors=errors, saved=request.args.get("saved"),
+                  source=source, preview=preview, previewed=action == "preview",
+                  variables=wording.template_variables(spec, letter, agency))
 
 
 MAX_PRESENTED = 20 * 1024 * 1024
@@ -175,13 +187,27 @@ def register():
     rows = list(Letter.select().where(Letter.agency == user.agency)
                 .order_by(Letter.issued_at.desc()).limit(500))
     handovers = {}
-    for decision in Decision.select().where(
-            Decision.application.in_([r.application_id for r in rows] or [0])):
+    for decision in (Decision.select(Decision, Application, SopVersion)
+                     .join(Application).join(SopVersion)
+                     .where(Decision.application.in_([r.application_id for r in rows] or [0]))):
         record = (decision.data or {}).get("record")
         if record and "collected_by" in record:
-            handovers[decision.application_id] = (record, decision)
+            handovers[decision.application_id] = (_handover_label(decision, record), decision)
     return render("letters.html", rows=rows, handovers=handovers,
                   calendar=user.agency.calendar())
+
+
+def _handover_label(decision, record: dict) -> str:
+    """Who collected, and in what capacity with which document, in the SOP's own words:
+    'Budi (Pemohon sendiri, Fotokopi KTP)', never the stored codes."""
+    try:
+        fields = decision.application.sop.spec.step(decision.step_key).record
+    except KeyError:
+        fields = ()
+    chosen = [dict(f.choices).get(str(record.get(f.key)), record.get(f.key))
+              for f in fields if f.type == "choice" and record.get(f.key)]
+    name = record.get("collector_name", "")
+    return f"{name} ({', '.join(chosen)})" if chosen else name
 
 
 @bp.route("/letters/<int:letter_id>", methods=["GET", "POST"])

@@ -14,7 +14,7 @@ from portal.mail import outbox
 from portal.modules.accounts.models import Assignment, Position
 from portal.modules.agencies.models import Agency
 from portal.modules.applications.models import Application, Task
-from portal.modules.applications.notify import task_recipients
+from portal.modules.applications.notify import task_link, task_recipients
 from portal.modules.audit import trail as audit
 
 __all__ = ["ReminderReport", "due_state", "near_due_from", "send_reminders"]
@@ -69,7 +69,7 @@ def _remind(task: Task, event: str, now: dt.datetime) -> int:
     calendar = application.agency.calendar()
     context = {"service": spec.title, "registration_number": application.registration_number,
                "step": spec.step(task.step_key).title, "due": calendar.format(task.due_at),
-               "link": current_config().url(f"/tasks/{task.id}"), "as_supervisor": False,
+               "link": task_link(task), "as_supervisor": False,
                # None: the applicant's own task, which each template names in its language
                "holder_position": task.position.title if task.position_id else None}
     key = f"{event}:{task.id}"
@@ -77,7 +77,9 @@ def _remind(task: Task, event: str, now: dt.datetime) -> int:
                         dedupe_key=key)
     if event == "sla_overdue":
         supervisors = _supervisors(application.agency, calendar.local(now).date())
-        sent += outbox.queue(event, supervisors, {**context, "as_supervisor": True},
+        sent += outbox.queue(event, supervisors,
+                             {**context, "as_supervisor": True,
+                              "link": current_config().url(f"/tasks/{task.id}")},
                              application=application, dedupe_key=f"{key}:supervisor")
     if sent:
         audit.record(None, f"sla.{event.removeprefix('sla_')}", task, messages=len(sent))

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from portal.core.cli import without_database
 from portal.core.errors import OperationError
 from portal.modules.sops import operations
 from portal.modules.sops.models import SopVersion
@@ -16,6 +17,7 @@ from portal.modules.sops.spec import SopError, load_sop_file
 sop_cli = AppGroup("sop", help="SOP definitions: validate, import, list.")
 
 
+@without_database
 @sop_cli.command("validate")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 def sop_validate(files):

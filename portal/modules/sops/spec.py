@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from portal.calendar import duration as durations
 from portal.calendar.duration import Duration, DurationError, Unit, parse_duration, total_minutes
 
 __all__ = [
@@ -341,28 +342,27 @@ class SopSpec:
         """Sum of the stated standard times, in the SOP authors' nominal minutes."""
         return total_minutes(self.stated_times)
 
-    def total_label(self) -> str:
-        """The total standard time as the SOP states it, else its stated times added per unit.
+    def total_label(self, language: str | None = "id") -> str:
+        """The total standard time as the SOP states it, else its stated times added per unit,
+        in the reader's language ("id" or "en"): '7 hari kerja', '49 jam 45 menit'.
 
         Units are not converted into each other when the SOP gives no total: a month of an
         outside party and fifteen office minutes do not add up to a meaningful number.
         """
         if self.header.total_time is not None:
-            return self.header.total_time.label_id()
+            return self.header.total_time.label(language)
         sums: dict[Unit, int] = {}
         for duration in self.stated_times:
             sums[duration.unit] = sums.get(duration.unit, 0) + duration.amount
         minutes = sums.pop(Unit.MINUTES, 0) + 60 * sums.pop(Unit.HOURS, 0)
-        parts = [Duration(sums[u], u).label_id() for u in
+        parts = [durations.amount_label(sums[u], u, language) for u in
                  (Unit.MONTHS, Unit.DAYS, Unit.WORKING_DAYS) if sums.get(u)]
-        if minutes >= 60:
-            parts.append(Duration(minutes // 60, Unit.HOURS).label_id())
-        if minutes % 60:
-            parts.append(Duration(minutes % 60, Unit.MINUTES).label_id())
-        label = " + ".join(parts) or "tidak dinyatakan"
-        if any(s.time is None and s.until_field is None for s in self.application_steps):
-            label += " (sebagian langkah tanpa waktu standar)"
-        return label
+        if minutes:
+            parts.append(durations.minutes_label(minutes, language))
+        if not parts:
+            return durations.no_standard_time(language)
+        partly = any(s.time is None and s.until_field is None for s in self.application_steps)
+        return " + ".join(parts) + (durations.some_steps_untimed(language) if partly else "")
 
     def to_data(self) -> dict:
         """Plain data (dicts, lists, strings), e.g. for JSON."""
