@@ -199,3 +199,19 @@ def test_an_end_of_day_deadline_reads_the_same_on_every_page_and_e_mail(app, con
     assigned = [m for _rcpts, m in smtp.messages if m["X-Absah-Event"] == "task_assigned"]
     assert assigned and all(deadline in smtp.text_of(m) for m in assigned)
     assert "01-12-2026 07:30" not in "".join(smtp.text_of(m) for _r, m in smtp.messages)
+
+
+def test_new_office_hours_retime_the_open_tasks(app, contoh, make_applicant, storage):
+    """Changing the agency's hours (or zone) in its settings moves running deadlines too."""
+    check = _submit(make_applicant(), storage, wib(23, 9))
+    assert _due(check) == wib(24, 9)
+    agency = Agency.get(Agency.code == "dinkes-contoh")
+    form = {"letterhead_1": agency.name, "timezone": agency.timezone,
+            **{f"hours_{day}": hours for day, hours in
+               agencies_operations.office_hours_text(agency).items()}}
+    form["hours_tue"] = ""  # closed on Tuesdays from now on
+    changed = agencies_operations.update_settings(contoh["admin_user"], form)
+    assert "office_hours" in changed
+    assert _due(check) == wib(25, 9)  # Tuesday no longer counts
+    event = AuditEvent.select().where(AuditEvent.action == "tasks.retimed").get()
+    assert event.data["cause"] == "settings.updated" and event.data["tasks"] == [check.id]

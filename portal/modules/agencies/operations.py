@@ -222,6 +222,9 @@ def update_settings(actor: User, form, logo_upload: bytes | None = None) -> list
             setattr(row, name, new)
         row.save(only=[getattr(Agency, name) for name in changes])
         audit.record(actor, "agency.settings_updated", row, agency=row.code, changes=changes)
+        if {"timezone", "office_hours"} & set(changes):
+            # The clock of running tasks follows the new zone or hours at once.
+            retime_open_tasks(actor, row, cause="settings.updated")
     return sorted(changes)
 
 
