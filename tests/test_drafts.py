@@ -3,6 +3,8 @@ and sign steps, and a confirmation before signing."""
 
 from __future__ import annotations
 
+import re
+
 import pypdfium2
 from webclient import Browser, text
 
@@ -86,3 +88,14 @@ def test_signing_asks_once_more_naming_the_letter_and_the_person(app, demo, stor
     assert done.status_code == 200 and "Keputusan tersimpan" in text(done)
     assert Task.get_by_id(task.id).status == "done"
     assert Letter.select().where(Letter.application == application).count() <= 1
+
+
+def test_a_paraf_shows_the_letter_it_initials_not_the_pickup_ticket(app, demo, storage):
+    application = walk("sik-perekam-medis", storage, until="paraf_analis_muda")[0]
+    task = Task.open_for(application)
+    official = _official(app, task)
+    page = text(official.get(f"/tasks/{task.id}"))
+    drafts = set(re.findall(r"/draft/([a-z_]+)\.pdf", page))
+    assert drafts and "tiket_pengambilan" not in drafts
+    assert official.get(
+        f"/tasks/{task.id}/draft/tiket_pengambilan.pdf").status_code == 404

@@ -13,7 +13,7 @@ from portal.modules.accounts.models import Assignment, Position
 from portal.modules.agencies.models import Agency
 from portal.modules.applications.models import Application, Task
 from portal.modules.applications.previews import make_previews
-from portal.modules.letters.issuance import letter_content, signing_actor
+from portal.modules.letters.issuance import letter_content, paraf_steps, signing_actor
 from portal.modules.letters.models import Letter
 from portal.modules.sops.spec import ActionKind, ActorKind, LetterSpec
 
@@ -35,17 +35,23 @@ class Draft:
 
 
 def drafts_at(task: Task) -> list[Draft]:
-    """The drafts an official sees at this task: at paraf, approve and sign steps, every
-    letter of the file that is not issued yet (empty elsewhere)."""
+    """The drafts an official sees at this task: at paraf and approve steps the letters the
+    step leads to, at sign steps every letter but pickup tickets; only those not issued yet
+    (empty elsewhere)."""
     application = task.application
     spec = application.sop.spec
-    if spec.step(task.step_key).action not in DRAFT_STEPS:
+    step = spec.step(task.step_key)
+    if step.action not in DRAFT_STEPS:
         return []
     issued = {key for key, in Letter.select(Letter.letter_key).where(
         (Letter.application == application) & (Letter.status == "valid")).tuples()}
     drafts = []
     for letter in spec.letters:
-        if letter.key not in issued:
+        # A paraf or approval is put on the letter it leads to (issuance.paraf_steps); a
+        # signature on every letter but the counter's pickup tickets.
+        concerns = (task.step_key in paraf_steps(spec, letter.key)
+                    if step.action is not ActionKind.SIGN else letter.notice != "collection")
+        if letter.key not in issued and concerns:
             drafts.append(Draft(letter.key, letter.title,
                                 signing.render_letter(_content(application, letter)).page_count))
     return drafts
