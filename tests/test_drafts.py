@@ -99,3 +99,18 @@ def test_a_paraf_shows_the_letter_it_initials_not_the_pickup_ticket(app, demo, s
     assert drafts and "tiket_pengambilan" not in drafts
     assert official.get(
         f"/tasks/{task.id}/draft/tiket_pengambilan.pdf").status_code == 404
+
+
+def test_the_task_page_puts_number_deadline_and_decision_before_the_long_step_text(
+        app, demo, storage):
+    application = walk("rekom-nakes", storage, until="approve_kasi")[0]
+    task = Task.open_for(application)
+    step = application.sop.spec.step(task.step_key)
+    page = text(_official(app, task).get(f"/tasks/{task.id}"))
+    heading = re.search(r"<h1>(.*?)</h1>", page, re.S).group(1).strip()
+    assert heading == step.heading and len(heading.split()) <= 9
+    assert page.index(application.registration_number) < page.index('id="panel"')
+    assert "Batas waktu:" in page[:page.index('id="panel"')]
+    assert page.index('id="panel"') < page.index("Draf surat")  # the decision first
+    if step.heading != step.title:
+        assert "Langkah SOP selengkapnya" in page and step.title in page

@@ -227,9 +227,16 @@ class StepSpec:
     when: Condition | None = None  # the step only runs when this holds
     note: str = ""
     record: tuple[FieldSpec, ...] = ()  # what the actor records here (a code, a handover)
+    short: str = ""  # a few words for headings on a phone; the title is the SOP's sentence
 
     def outcome(self, key: str) -> OutcomeSpec | None:
         return next((o for o in self.outcomes if o.key == key), None)
+
+    @property
+    def heading(self) -> str:
+        """``short``, else the title cut at eight words (the full title stays on the page)."""
+        words = self.title.split()
+        return self.short or (self.title if len(words) <= 8 else " ".join(words[:8]) + " …")
 
 
 @dataclass(frozen=True)
@@ -737,7 +744,7 @@ class _Reader:
             s = self.mapping(item, path, {
                 "key", "ref", "title", "actor", "action", "phase", "time", "until_field",
                 "inputs", "output", "documents", "letters", "when", "outcomes", "note", "record",
-            }, {"key", "title", "actor", "action", "time"})
+                "short"}, {"key", "title", "actor", "action", "time"})
             action = _enum(self, ActionKind, s.get("action"), f"{path}.action", ActionKind.SUBMIT)
             default_phase = Phase.ACCOUNT if action in ACCOUNT_ACTIONS else Phase.APPLICATION
             phase = _enum(self, Phase, s.get("phase"), f"{path}.phase", default_phase)
@@ -761,6 +768,7 @@ class _Reader:
                 outcomes=outcomes,
                 note=self.text(s.get("note"), f"{path}.note", ""),
                 record=self.fields(s.get("record"), f"{path}.record"),
+                short=self.text(s.get("short"), f"{path}.short", ""),
             ))
         return tuple(out)
 
