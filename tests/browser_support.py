@@ -4,6 +4,7 @@ folder, and Debian's Chromium driven by Playwright. Nothing here downloads a bro
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import shutil
@@ -145,6 +146,22 @@ def launch_chromium(playwright):
     """Debian's Chromium, headless; never a downloaded browser."""
     return playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
                                       args=CHROMIUM_ARGS)
+
+
+@contextlib.contextmanager
+def chromium_session():
+    """Playwright and Debian's Chromium for a test module, stopped afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    try:
+        chromium = launch_chromium(playwright)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+    finally:
+        playwright.stop()
 
 
 def artifact_dir(test_name: str) -> Path:

@@ -16,13 +16,13 @@ import time
 from pathlib import Path
 
 import pytest
-from browser_support import Portal, artifact_dir, launch_chromium, skip_reason
+from browser_support import Portal, artifact_dir, chromium_session, skip_reason
 
 _REASON = skip_reason()
 if _REASON:
     pytest.skip(_REASON, allow_module_level=True)
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 from portal.modules.demo.data import sample_pdf, sample_png  # noqa: E402
 
@@ -84,15 +84,8 @@ def portal(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(portal):
-    playwright = sync_playwright().start()
-    try:
-        chromium = launch_chromium(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-    finally:
-        playwright.stop()
+    with chromium_session() as chromium:
+        yield chromium
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -12,7 +12,7 @@ from portal.modules.applications.models import Application, Task
 from portal.modules.audit.models import AuditEvent
 from portal.modules.demo.data import DEMO_APPLICANT, walk
 from portal.modules.letters.drafts import PAGE_BUDGET
-from portal.modules.letters.models import Letter
+from portal.modules.letters.models import Letter, LetterTemplate
 from portal.modules.sops.spec import Effect
 
 PASSWORD = "demo-test-password"
@@ -114,3 +114,15 @@ def test_the_task_page_puts_number_deadline_and_decision_before_the_long_step_te
     assert page.index('id="panel"') < page.index("Draf surat")  # the decision first
     if step.heading != step.title:
         assert "Langkah SOP selengkapnya" in page and step.title in page
+
+
+def test_a_broken_stored_wording_says_so_instead_of_breaking_the_task_page(app, demo, storage):
+    """A wording stored before the save-time check (or broken by a new SOP version)."""
+    application = _file_at("approve_kasi", storage)
+    task = Task.open_for(application)
+    LetterTemplate.create(agency=application.agency, sop_code="rekom-nakes",
+                          letter_key="rekomendasi", source="{{ form.items( }}\n")
+    official = _official(app, task)
+    page = official.get(f"/tasks/{task.id}")
+    assert page.status_code == 200 and "Draf tidak dapat dibuat" in text(page)
+    assert official.get(f"/tasks/{task.id}/draft/rekomendasi.pdf").status_code == 404

@@ -21,13 +21,13 @@ import subprocess
 import sys
 
 import pytest
-from browser_support import ROOT, Portal, launch_chromium, skip_reason
+from browser_support import ROOT, Portal, chromium_session, skip_reason
 
 _REASON = skip_reason()
 if _REASON:
     pytest.skip(_REASON, allow_module_level=True)
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 TIMEOUT_MS = 15_000
 AXE = ROOT / "tests" / "vendor" / "axe.min.js"
@@ -116,15 +116,8 @@ def seeded(portal) -> dict:
 
 @pytest.fixture(scope="module")
 def browser(portal):
-    playwright = sync_playwright().start()
-    try:
-        chromium = launch_chromium(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-    finally:
-        playwright.stop()
+    with chromium_session() as chromium:
+        yield chromium
 
 
 def visits(ids: dict) -> list[tuple[str | None, list[str]]]:

@@ -13,7 +13,12 @@ from portal.modules.accounts.models import Assignment, Position
 from portal.modules.agencies.models import Agency
 from portal.modules.applications.models import Application, Task
 from portal.modules.applications.previews import make_previews
-from portal.modules.letters.issuance import letter_content, paraf_steps, signing_actor
+from portal.modules.letters.issuance import (
+    LetterError,
+    letter_content,
+    paraf_steps,
+    signing_actor,
+)
 from portal.modules.letters.models import Letter
 from portal.modules.sops.spec import ActionKind, ActorKind, LetterSpec
 
@@ -32,6 +37,7 @@ class Draft:
     key: str
     title: str
     pages: int
+    problem: str = ""  # why it cannot be shown (the agency's wording is broken), if so
 
 
 def drafts_at(task: Task) -> list[Draft]:
@@ -52,8 +58,12 @@ def drafts_at(task: Task) -> list[Draft]:
         concerns = (task.step_key in paraf_steps(spec, letter.key)
                     if step.action is not ActionKind.SIGN else letter.notice != "collection")
         if letter.key not in issued and concerns:
-            drafts.append(Draft(letter.key, letter.title,
-                                signing.render_letter(_content(application, letter)).page_count))
+            try:
+                pages = signing.render_letter(_content(application, letter)).page_count
+            except (LetterError, signing.SigningError) as exc:  # the task page still works
+                drafts.append(Draft(letter.key, letter.title, 0, str(exc)))
+                continue
+            drafts.append(Draft(letter.key, letter.title, pages))
     return drafts
 
 

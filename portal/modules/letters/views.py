@@ -244,7 +244,7 @@ def _draft_of(task_id: int, letter_key: str):
     if (task is None or task.status != "open"
             or not access.can_view_application(user, task.application)
             or task.application.applicant_id == user.id
-            or letter_key not in {d.key for d in drafts.drafts_at(task)}):
+            or letter_key not in {d.key for d in drafts.drafts_at(task) if not d.problem}):
         abort(404)
     return task.application
 
