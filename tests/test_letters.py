@@ -35,7 +35,7 @@ from portal.modules.demo.data import (
     sample_values,
     walk,
 )
-from portal.modules.letters.issuance import ca_certificate_pem
+from portal.modules.letters.keys import ca_certificate_pem
 from portal.modules.letters.models import Letter
 from portal.modules.sops.registry import seed_files
 from portal.modules.sops.spec import Effect, load_sop_file

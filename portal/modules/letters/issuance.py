@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import threading
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
 from jinja2 import TemplateError
 from peewee import JOIN
@@ -22,7 +19,7 @@ from portal.modules.accounts.models import Position, User, capacity_prefix
 from portal.modules.agencies.models import Agency
 from portal.modules.applications.models import Application, Decision
 from portal.modules.audit import trail as audit
-from portal.modules.letters import notify
+from portal.modules.letters import keys, notify
 from portal.modules.letters.models import Letter
 from portal.modules.letters.wording import SANDBOX, date_id, letter_source, parse_wording
 from portal.modules.sops.spec import ActionKind, ActorKind, LetterSpec, SopSpec, StepSpec
@@ -33,40 +30,6 @@ DEFAULT_NUMBERING = "{seq}/{letter}/{agency}/{roman_month}/{year}"
 
 class LetterError(Exception):
     """A letter could not be issued; the message says why, fit to show to the official."""
-
-
-_lock = threading.Lock()
-
-
-@lru_cache(maxsize=4)
-def _dev_ca(directory: str) -> signing.DevCA:
-    return signing.DevCA.ensure(directory)
-
-
-@lru_cache(maxsize=256)
-def _pkcs12(path: str, mtime: float, passphrase: str) -> signing.SignerIdentity:
-    return signing.SignerIdentity.from_pkcs12(path, passphrase or None)
-
-
-def ca_certificate_pem() -> bytes | None:
-    """The development CA's certificate (None when signing keys come from PKCS#12 files)."""
-    if current_config().signing_p12_dir:
-        return None
-    return _dev_ca(current_config().signing_ca_dir).certificate_pem
-
-
-def _identity(user: User, position_title: str, organisation: str) -> signing.SignerIdentity:
-    """The signer's key, kept loaded between letters (loading and re-checking an RSA key at
-    every signature is most of pyHanko's default cost)."""
-    if current_config().signing_p12_dir:
-        path = Path(current_config().signing_p12_dir) / f"{user.email}.p12"
-        if not path.is_file():
-            raise signing.KeyUnavailable(f"tidak ada berkas kunci (PKCS#12) untuk {user.email}")
-        return _pkcs12(str(path), path.stat().st_mtime, current_config().signing_p12_passphrase)
-    with _lock:
-        return _dev_ca(current_config().signing_ca_dir).signer_identity(
-            key=f"user-{user.id}", name=user.name, nip=user.nip, position=position_title,
-            organisation=organisation)
 
 
 @dataclass(frozen=True)
@@ -295,7 +258,7 @@ def _issue_one(application, spec, letter_spec, step, decider, position, capacity
         footer_note=f"Dokumen ini ditandatangani secara elektronik. Periksa keasliannya di {url}")
     try:
         rendered = signing.render_letter(content)
-        identity = _identity(signer.user, own_title, agency.name)
+        identity = keys.signer_identity(signer.user, own_title, agency.name)
         pdf = signing.sign_letter(
             rendered.pdf, identity, rendered.signature_box, qr_url=url,
             stamp_lines=signing.stamp_lines(signer.user.name, local_now, calendar.zone_label),

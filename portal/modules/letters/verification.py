@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import signing
-from portal.modules.letters.issuance import ca_certificate_pem
+from portal.modules.letters.keys import trust_roots
 from portal.modules.letters.models import Letter
 
 
@@ -23,7 +23,7 @@ def verify_presented(letter: Letter | None, pdf: bytes) -> Verdict:
     is exactly the issued file of this letter, or of another."""
     import hashlib
 
-    roots = [ca_certificate_pem()] if ca_certificate_pem() else []
+    roots = trust_roots()
     report = signing.verify_letter(pdf, roots)
     digest = hashlib.sha256(pdf).hexdigest()
     exact = letter is not None and digest == letter.sha256

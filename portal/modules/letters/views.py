@@ -18,7 +18,7 @@ from portal.modules.accounts.guards import admin_required, administered_agency
 from portal.modules.applications import access
 from portal.modules.applications.models import Application, Decision, Task
 from portal.modules.audit import trail as audit
-from portal.modules.letters import drafts, issuance, operations, verification, wording
+from portal.modules.letters import drafts, issuance, keys, operations, verification, wording
 from portal.modules.letters.models import Letter
 from portal.modules.sops.models import SopVersion
 from portal.storage import Storage
@@ -148,7 +148,7 @@ def verify(token):
 @bp.get("/ca.pem")
 def ca_certificate():
     """The development CA certificate, for checking letters with other tools."""
-    pem = issuance.ca_certificate_pem()
+    pem = keys.ca_certificate_pem()
     if pem is None:
         abort(404)
     return Response(pem, mimetype="application/x-pem-file",
