@@ -448,7 +448,7 @@ def build(backend: Backend, n: int, workdir: Path, ca_dir: Path, seed_value: int
     from portal.core.db import db, migrate
     from portal.modules.demo.data import load_demo, walk
     from portal.modules.letters.models import Letter
-    from portal.storage import Storage
+    from portal.storage.local import LocalStorage
 
     started = time.perf_counter()
     label = f"{n}"
@@ -461,7 +461,7 @@ def build(backend: Backend, n: int, workdir: Path, ca_dir: Path, seed_value: int
     with app.app_context():
         db.connect(reuse_if_open=True)
         load_demo(PASSWORD)
-        application, _path = walk("rekom-nakes", Storage(storage_dir))
+        application, _path = walk("rekom-nakes", LocalStorage(storage_dir))
         real = Letter.get(Letter.application == application)
         counts = seed(n, real, random.Random(seed_value + n),
                       batch=500 if backend.name == "sqlite" else 1000)
@@ -844,13 +844,13 @@ def measure_issuance(seeded: Seeded, files: int) -> dict:
     from portal.modules.demo.data import DEMO_APPLICANT, sample_form, sample_uploads, sample_values
     from portal.modules.letters.models import Letter
     from portal.modules.sops.models import SopVersion
-    from portal.storage import Storage
+    from portal.storage.local import LocalStorage
 
     if files <= 0:
         return {}
     from portal.core.db import bind
 
-    storage = Storage(seeded.storage_dir)
+    storage = LocalStorage(seeded.storage_dir)
     bind(seeded.database)
     with seeded.app.app_context():
         db.connect(reuse_if_open=True)
@@ -902,7 +902,7 @@ def measure_issuance(seeded: Seeded, files: int) -> dict:
 
 def measure_signing(iterations: int) -> dict:
     """bench/sign_bench.py in a subprocess, plus storing the signed bytes (Storage.put)."""
-    from portal.storage import Storage
+    from portal.storage.local import LocalStorage
 
     wait_idle()
     watch, own = CpuWatch(), children_cpu() + time.process_time()
@@ -920,7 +920,7 @@ def measure_signing(iterations: int) -> dict:
         if found:
             size = int(found.group(1).replace(",", ""))
     with tempfile.TemporaryDirectory() as tmp:
-        storage = Storage(tmp)
+        storage = LocalStorage(tmp)
         base = os.urandom(size)
         samples = []
         for i in range(max(30, iterations)):
@@ -932,7 +932,11 @@ def measure_signing(iterations: int) -> dict:
     render = rows["render only"][0]
     ours = rows["render + sign (ours)"][0] + store[0]
     defaults = render + rows["pyHanko defaults (load_pkcs12 each)"][0] + store[0]
+    # issuance per second at B-B and at B-LT (local certomancer TSA), same run
+    levels = {level: 1000 / rows[label][0] for level, label in (
+        ("B-B", "issue B-B"), ("B-LT", "issue B-LT (local TSA, OCSP, CRL)")) if label in rows}
     return {"rows": rows, "store": store, "ours_ms": ours, "defaults_ms": defaults,
+            "levels": levels,
             "ours_per_s": 1000 / ours, "defaults_per_s": 1000 / defaults,
             "ratio": defaults / ours, "raw": done.stdout, "size": size, "foreign": foreign}
 
@@ -1154,6 +1158,12 @@ def report(backend: Backend, results: dict, common: dict, args) -> str:
                 f"{sign['defaults_per_s']:.1f} letters/s ({sign['defaults_ms']:.1f} ms): "
                 f"**{sign['ratio']:.1f}x**, same run (other load meanwhile: "
                 f"{share(sign['foreign'])}).", ""]
+        if sign.get("levels"):
+            out += ["Issuance per second by PAdES level (render + sign, test-PKI signer; B-LT "
+                    "against the local certomancer animator as TSA, OCSP responder and CRL "
+                    "source, same run): "
+                    + ", ".join(f"**{k} {v:.1f}/s**" for k, v in sign["levels"].items())
+                    + ".", ""]
     issue = large.get("issuance")
     if issue:
         out += [f"Whole issuance in the portal (`operations.decide` on rekom-nakes' "
@@ -1241,7 +1251,8 @@ def main() -> None:
     parser.add_argument("--sign-iterations", type=int, default=25)
     parser.add_argument("--issue", type=int, default=30, help="files issued through decide")
     parser.add_argument("--out", default=str(BENCH), help="where results-<date>-<db>.md go")
-    parser.add_argument("--skip", default="", help="comma list of: load,sign,weights,2g,issue")
+    parser.add_argument("--skip", default="",
+                        help="comma list of: load,sign,weights,2g,issue,sla,contention")
     parser.add_argument("--wait-idle", type=float, default=0, metavar="SECONDS",
                         help="before each measured section, wait up to this long for other "
                         "processes to leave the cores mostly idle (a shared machine)")
@@ -1331,11 +1342,20 @@ def main() -> None:
     if sign:
         print(f"\nletter issuance (render+sign+store): {sign['ours_per_s']:.1f}/s; pyHanko "
               f"defaults {sign['defaults_per_s']:.1f}/s; ratio {sign['ratio']:.1f}x (same run)")
+        if sign.get("levels"):
+            print("issuance per second by level (local certomancer TSA, same run): "
+                  + ", ".join(f"{k} {v:.1f}/s" for k, v in sign["levels"].items()))
     weights = common.get("weights")
     if weights:
         print("\n" + "\n".join(weights["lines"]))
         print("page weights: " + ("within budget" if weights["ok"] else "OVER BUDGET / failed"))
     print("\n2G: " + common.get("2g", {}).get("note", "not measured"))
+    if "sla" not in skip:  # the SLA report at both sizes (bench/sla_report.py, SQLite)
+        subprocess.run([sys.executable, str(BENCH / "sla_report.py"), "--sizes", args.sizes],
+                       check=False)
+    if "contention" not in skip and pg_url:  # QR scans while uploads run; 20 deciding at once
+        subprocess.run([sys.executable, str(BENCH / "contention.py"), "--duration",
+                        str(args.duration)], check=False)
     print(f"\nresults: {', '.join(str(p) for p in written)} "
           f"({time.perf_counter() - began:.0f} s in all)")
 

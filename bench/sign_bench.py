@@ -16,6 +16,12 @@ Rows (median / p95 in ms, after a warm-up):
   pyHanko defaults       SimpleSigner.load_pkcs12 at every signature, no bytes_reserved (pyHanko
                          signs a dummy first to size the container), stock QR stamp
   verify                 signing.verify.verify_letter of one signed letter
+  issue B-B / issue B-LT render + sign as the portal issues a letter (signing.ltv.sign_long_term),
+                         with a signer of the test PKI (tests/pki/certomancer.yml): without a
+                         TSA (B-B), and with the local certomancer animator (a separate process
+                         on loopback) as TSA, OCSP responder and CRL source (B-LT: timestamp,
+                         then the DSS with the OCSP response and CRLs); fewer iterations for
+                         B-LT, whose HTTP round trips dominate
 Every variant signs the same rendered bytes with the same key, stamp text, PAdES and DocMDP
 certification. Not part of the test suite.
 """
@@ -36,11 +42,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent / "tests"))
 
 import reportlab  # noqa: E402
 from cryptography import x509  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.serialization import pkcs12  # noqa: E402
+from pki_support import TestPki  # noqa: E402
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter  # noqa: E402
 from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter  # noqa: E402
 from pyhanko.sign.signers import (  # noqa: E402
@@ -51,6 +59,7 @@ from pyhanko.sign.signers import (  # noqa: E402
 )
 from pyhanko.stamp import QRStampStyle  # noqa: E402
 
+from signing import ltv  # noqa: E402
 from signing.keys import DevCA, SignerIdentity, _LoadedKeySigner  # noqa: E402
 from signing.render import LetterContent, Paraf, SignatureBlock, render_letter  # noqa: E402
 from signing.sign import _stamp_style, reserved_bytes, sign_letter, stamp_lines  # noqa: E402
@@ -161,6 +170,7 @@ def main() -> None:
                                      None), n)),
             ("verify", measure(lambda: verify_letter(signed, [ca.certificate_pem]), n)),
         ]
+        rows += measure_levels(Path(tmp), n)
 
     print(f"machine: {platform.platform()}, {platform.machine()}, "
           f"{os.cpu_count()} CPU(s), {platform.processor() or 'unknown processor'}")
@@ -175,6 +185,31 @@ def main() -> None:
     print(f"\ndefaults / ours, signing:          {defaults / medians['sign only (ours)']:.1f}x")
     print(f"defaults + render / render + sign: "
           f"{(defaults + medians['render only']) / medians['render + sign (ours)']:.1f}x")
+    print(f"issuance per second: B-B {1000 / medians['issue B-B']:.1f}/s, "
+          f"B-LT {1000 / medians['issue B-LT (local TSA, OCSP, CRL)']:.1f}/s "
+          "(local certomancer TSA, same run)")
+
+
+def measure_levels(workdir: Path, n: int) -> list[tuple[str, tuple[float, float]]]:
+    """Render + sign at B-B and at B-LT against the local certomancer animator."""
+    pki = TestPki.start(workdir / "pki")
+    try:
+        identity = pki.signer_identity()
+        settings = ltv.LtvSettings(tsa_url=pki.tsa_url, trust_roots=(pki.root_pem,))
+        lines = stamp_lines(identity.common_name, NOW)
+
+        def issue(level_settings, expected):
+            rendered = render_letter(CONTENT)
+            result = ltv.sign_long_term(rendered.pdf, identity, rendered.signature_box, URL,
+                                        lines, dt.datetime.now(dt.UTC), level_settings)
+            if result.level != expected:
+                raise SystemExit(f"expected {expected}, got {result.level}: {result.problem}")
+
+        return [("issue B-B", measure(lambda: issue(None, "B-B"), n)),
+                ("issue B-LT (local TSA, OCSP, CRL)",
+                 measure(lambda: issue(settings, "B-LT"), max(10, n // 4)))]
+    finally:
+        pki.close()
 
 
 if __name__ == "__main__":

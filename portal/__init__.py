@@ -27,6 +27,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     config = Config.from_environ(os.environ, Path(app.instance_path), test_config)
     app.config.from_mapping(config.flask_settings())
     app.extensions["portal.config"] = config
+    if config.proxy_hops:  # behind reverse proxies: the client is who they say it is
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = config.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops,
+                                x_prefix=hops)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
     database = (test_config or {}).get("DATABASE") or make_database(config.database_url,

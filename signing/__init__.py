@@ -3,7 +3,7 @@
 A plain library: bytes and frozen dataclasses in, bytes and reports out; no Flask, no database.
 """
 
-from .errors import InvalidConfig, KeyUnavailable, SigningError
+from .errors import InvalidConfig, KeyUnavailable, SigningError, TimestampUnavailable
 from .keys import CA_COMMON_NAME, DevCA, SignerIdentity
 from .pkcs11 import Pkcs11Config, load_pkcs11_identity
 from .render import (
@@ -32,6 +32,7 @@ __all__ = [
     "SignatureReport",
     "SignerIdentity",
     "SigningError",
+    "TimestampUnavailable",
     "load_pkcs11_identity",
     "render_letter",
     "sign_letter",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["InvalidConfig", "KeyUnavailable", "SigningError"]
+__all__ = ["InvalidConfig", "KeyUnavailable", "SigningError", "TimestampUnavailable"]
 
 
 class SigningError(Exception):
@@ -15,3 +15,8 @@ class KeyUnavailable(SigningError):
 
 class InvalidConfig(SigningError, ValueError):
     """Configuration or content given to :mod:`signing` is malformed (unknown key, bad value)."""
+
+
+class TimestampUnavailable(SigningError):
+    """The timestamp authority did not answer (or answered nonsense): the letter can still be
+    signed without a timestamp, and timestamped later (:func:`signing.ltv.extend`)."""

@@ -7,7 +7,11 @@ one identity per signer at start-up (or cache it) and reuse it for every letter.
 
 :class:`DevCA` is the embedded default of ``make run``: a self-signed CA in a directory (usually
 under ``instance/``) that issues one certificate per signer. Its letters validate only against
-its own ``ca.pem``; it is not a legally recognised CA.
+its own ``ca.pem``; it is not a legally recognised CA, and every stamp made with one of its
+identities says so (:data:`DEV_STAMP_NOTICE`). It is a small real PKI all the same: its signer
+certificates name a CRL distribution point, it signs CRLs (:meth:`DevCA.publish_crl`), and a
+certificate the caller reports as revoked is never used again (:class:`CertificateRevoked`)
+until :meth:`DevCA.reissue` gives the signer a new key pair.
 """
 
 from __future__ import annotations
@@ -18,8 +22,8 @@ import fcntl
 import os
 import re
 import secrets
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from asn1crypto import pem, tsp
@@ -41,9 +45,17 @@ from pyhanko_certvalidator.util import get_pyca_cryptography_hash, process_pss_p
 
 from .errors import InvalidConfig, KeyUnavailable, SigningError
 
-__all__ = ["CA_COMMON_NAME", "DevCA", "SignerIdentity"]
+__all__ = ["CA_COMMON_NAME", "DEV_STAMP_NOTICE", "REVOCATION_REASONS", "CertificateRevoked",
+           "DevCA", "Revocation", "SignerIdentity", "certificate_key"]
 
 CA_COMMON_NAME = "Absah Development CA (not legally recognised)"
+DEV_STAMP_NOTICE = "CA pengembangan \u2014 tidak diakui secara hukum"
+"""The line every stamp signed by the development CA carries, so a printout cannot pass for a
+letter signed with a recognised certificate."""
+REVOCATION_REASONS = ("key_compromise", "affiliation_changed", "superseded",
+                      "cessation_of_operation")
+"""RFC 5280 reason codes (``cryptography``'s ``ReasonFlags`` names) a revocation may give."""
+_CRL_VALIDITY = dt.timedelta(days=7)
 _RSA_BITS = 2048
 _CA_VALIDITY = dt.timedelta(days=3652)
 _SIGNER_VALIDITY = dt.timedelta(days=730)
@@ -52,6 +64,42 @@ _RENEW_BEFORE = dt.timedelta(days=30)
 # Back-date notBefore so that a verifier whose clock lags a little still accepts fresh certs.
 _CLOCK_SKEW = dt.timedelta(hours=1)
 _KEY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class CertificateRevoked(KeyUnavailable):
+    """The signer's certificate was revoked: nothing more is signed with it."""
+
+    def __init__(self, message: str, serial: int):
+        super().__init__(message)
+        self.serial = serial
+        """Serial number of the revoked certificate."""
+
+
+@dataclass(frozen=True)
+class Revocation:
+    """One entry of a CRL: which certificate, since when, why."""
+
+    serial: int
+    """Serial number of the revoked certificate."""
+
+    revoked_at: dt.datetime
+    """When it was revoked (timezone-aware)."""
+
+    reason: str = "unspecified"
+    """One of :data:`REVOCATION_REASONS` (or ``unspecified``)."""
+
+
+def certificate_key(certificate: x509.Certificate | asn1_x509.Certificate | bytes,
+                    ) -> tuple[str, int]:
+    """``(issuer hash, serial)``: what names one certificate among every CA's, for revocation
+    records (SHA-256 of the issuer's DER name, hex; the serial number)."""
+    if isinstance(certificate, asn1_x509.Certificate):
+        certificate = certificate.dump()
+    if isinstance(certificate, bytes):
+        certificate = x509.load_der_x509_certificate(certificate)
+    digest = hashes.Hash(hashes.SHA256())
+    digest.update(certificate.issuer.public_bytes())
+    return digest.finalize().hex(), certificate.serial_number
 
 
 class _FixedSigningCertificate(CMSAttributeProvider):
@@ -135,6 +183,15 @@ class SignerIdentity:
 
     chain: tuple[asn1_x509.Certificate, ...] = ()
     """Issuer certificates (up to and including the root) embedded in every signature."""
+
+    stamp_notice: str = ""
+    """A line every stamp made with this identity carries (the development CA's warning);
+    empty for production identities."""
+
+    @property
+    def serial(self) -> int:
+        """Serial number of the signer's certificate."""
+        return int(self.certificate.serial_number)
 
     @property
     def common_name(self) -> str:
@@ -318,6 +375,11 @@ class DevCA:
         """The CA certificate, PEM-encoded: what verifiers import as their trust root."""
         return _cert_pem(self.certificate)
 
+    @property
+    def issuer_hash(self) -> str:
+        """The issuer hash (:func:`certificate_key`) of every certificate this CA issues."""
+        return certificate_key(self.certificate)[0]  # self-signed: its issuer is its subject
+
     @classmethod
     def ensure(cls, directory: str | os.PathLike) -> DevCA:
         """Load the CA from ``directory``, creating it there on first use."""
@@ -366,41 +428,136 @@ class DevCA:
         )
 
     def signer_identity(self, key: str, name: str, nip: str | None, position: str,
-                        organisation: str) -> SignerIdentity:
+                        organisation: str, crl_url: str | None = None,
+                        revoked: Collection[int] = ()) -> SignerIdentity:
         """The identity stored under ``key``, issued on first use and reused afterwards.
 
-        A stored certificate is re-issued (new key pair) when the requested subject differs
-        (the official's name or position changed), when it was issued by another CA, or when it
-        expires within 30 days.
+        A stored certificate is re-issued (new key pair) when the requested subject or CRL
+        distribution point (``crl_url``) differs (the official's name or position changed),
+        when it was issued by another CA, or when it expires within 30 days. A stored
+        certificate whose serial is in ``revoked`` is never used nor silently replaced: this
+        raises :class:`CertificateRevoked` until :meth:`reissue` gives ``key`` a new one.
         """
         if not _KEY_NAME.match(key or ""):
             raise InvalidConfig(
                 f"signer key {key!r}: use 1-64 letters, digits, '.', '_' or '-' (no leading dot)")
         subject = _signer_subject(name, nip, position, organisation)
         cached = self._identities.get(key)
-        if cached is not None and cached[0] == subject:
+        if (cached is not None and cached[0] == (subject, crl_url)
+                and cached[1].serial not in revoked):
             return cached[1]
         cert_path, key_path = self.directory / f"{key}.pem", self.directory / f"{key}-key.pem"
         with _locked(self.directory):
             cert = private_key = None
             if cert_path.exists() and key_path.exists():
                 cert = _load_cert(cert_path)
-                if self._reusable(cert, subject):
+                if cert.serial_number in revoked:
+                    self._identities.pop(key, None)
+                    raise CertificateRevoked(
+                        f"the certificate of {key} (serial {cert.serial_number:X}) is revoked",
+                        cert.serial_number)
+                if self._reusable(cert, subject, crl_url):
                     private_key = _load_key(key_path)
                     if (private_key.public_key().public_numbers()
                             != cert.public_key().public_numbers()):
                         private_key = None
             if private_key is None:
                 private_key = _new_rsa_key()
-                cert = self._issue(private_key.public_key(), subject)
+                cert = self._issue(private_key.public_key(), subject, crl_url)
                 _write_private(key_path, _key_pem(private_key))
                 _write_public(cert_path, _cert_pem(cert))
-        identity = SignerIdentity.from_private_key(private_key, cert, (self.certificate,))
-        self._identities[key] = (subject, identity)
+        identity = self._identity(private_key, cert)
+        self._identities[key] = ((subject, crl_url), identity)
         return identity
 
-    def _reusable(self, cert: x509.Certificate, subject: x509.Name) -> bool:
+    def _identity(self, private_key: rsa.RSAPrivateKey, cert: x509.Certificate,
+                  ) -> SignerIdentity:
+        identity = SignerIdentity.from_private_key(private_key, cert, (self.certificate,))
+        return replace(identity, stamp_notice=DEV_STAMP_NOTICE)
+
+    def stored_certificate(self, key: str) -> x509.Certificate | None:
+        """The certificate stored under ``key`` (None before its first signature)."""
+        if not _KEY_NAME.match(key or ""):
+            raise InvalidConfig(f"signer key {key!r} is not a valid key name")
+        path = self.directory / f"{key}.pem"
+        return _load_cert(path) if path.exists() else None
+
+    def reissue(self, key: str, crl_url: str | None = None) -> x509.Certificate:
+        """Give ``key`` a new key pair and certificate with the same subject as its stored one
+        (after a revocation); raises :class:`KeyUnavailable` when ``key`` has none."""
+        if not _KEY_NAME.match(key or ""):
+            raise InvalidConfig(f"signer key {key!r} is not a valid key name")
+        cert_path, key_path = self.directory / f"{key}.pem", self.directory / f"{key}-key.pem"
+        with _locked(self.directory):
+            if not cert_path.exists():
+                raise KeyUnavailable(f"no certificate is stored under {key}")
+            old = _load_cert(cert_path)
+            private_key = _new_rsa_key()
+            cert = self._issue(private_key.public_key(), old.subject, crl_url)
+            _write_private(key_path, _key_pem(private_key))
+            _write_public(cert_path, _cert_pem(cert))
+        self._identities.pop(key, None)
+        return cert
+
+    def crl(self, revoked: Iterable[Revocation], number: int,
+            this_update: dt.datetime | None = None,
+            validity: dt.timedelta = _CRL_VALIDITY) -> bytes:
+        """A CRL (DER) listing ``revoked``, signed by this CA, valid ``validity`` from
+        ``this_update`` (now by default); ``number`` is its CRL number (monotonic)."""
+        this_update = this_update or _now()
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(self.certificate.subject)
+            .last_update(this_update)
+            .next_update(this_update + validity)
+            .add_extension(x509.CRLNumber(number), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                self.certificate.public_key()), critical=False)
+        )
+        for entry in revoked:
+            if entry.reason not in (*REVOCATION_REASONS, "unspecified"):
+                raise InvalidConfig(f"revocation reason {entry.reason!r}: use one of "
+                                    f"{', '.join(REVOCATION_REASONS)}")
+            builder = builder.add_revoked_certificate(
+                x509.RevokedCertificateBuilder()
+                .serial_number(entry.serial)
+                .revocation_date(entry.revoked_at)
+                .add_extension(x509.CRLReason(x509.ReasonFlags[entry.reason]), critical=False)
+                .build())
+        return builder.sign(self._key, hashes.SHA256()).public_bytes(
+            serialization.Encoding.DER)
+
+    def publish_crl(self, revoked: Iterable[Revocation],
+                    validity: dt.timedelta = _CRL_VALIDITY) -> bytes:
+        """Sign a new CRL (its number one above the last published) and keep it as
+        ``ca.crl`` beside the CA; returns its DER bytes."""
+        path = self.directory / "ca.crl"
+        revoked = list(revoked)
+        with _locked(self.directory):
+            number = 1
+            previous = self.published_crl()
+            if previous is not None:
+                try:
+                    number = x509.load_der_x509_crl(previous).extensions.get_extension_for_class(
+                        x509.CRLNumber).value.crl_number + 1
+                except (ValueError, x509.ExtensionNotFound):
+                    number = 1
+            der = self.crl(revoked, number, validity=validity)
+            _write_public(path, der)
+        return der
+
+    def published_crl(self) -> bytes | None:
+        """The CRL last published by :meth:`publish_crl` (DER), or None."""
+        try:
+            return (self.directory / "ca.crl").read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def _reusable(self, cert: x509.Certificate, subject: x509.Name,
+                  crl_url: str | None = None) -> bool:
         if cert.subject != subject or cert.issuer != self.certificate.subject:
+            return False
+        if _crl_urls(cert) != ([crl_url] if crl_url else []):
             return False
         if cert.not_valid_after_utc - _RENEW_BEFORE < _now():
             return False
@@ -410,10 +567,11 @@ class DevCA:
             return False
         return True
 
-    def _issue(self, public_key: rsa.RSAPublicKey, subject: x509.Name) -> x509.Certificate:
+    def _issue(self, public_key: rsa.RSAPublicKey, subject: x509.Name,
+               crl_url: str | None = None) -> x509.Certificate:
         now = _now()
         ca_public = self.certificate.public_key()
-        return (
+        builder = (
             x509.CertificateBuilder()
             .subject_name(subject)
             .issuer_name(self.certificate.subject)
@@ -433,5 +591,19 @@ class DevCA:
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_public),
                            critical=False)
-            .sign(self._key, hashes.SHA256())
         )
+        if crl_url:
+            builder = builder.add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
+                full_name=[x509.UniformResourceIdentifier(crl_url)], relative_name=None,
+                reasons=None, crl_issuer=None)]), critical=False)
+        return builder.sign(self._key, hashes.SHA256())
+
+
+def _crl_urls(cert: x509.Certificate) -> list[str]:
+    """The URLs of a certificate's CRL distribution points."""
+    try:
+        points = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    except x509.ExtensionNotFound:
+        return []
+    return [name.value for point in points for name in (point.full_name or ())
+            if isinstance(name, x509.UniformResourceIdentifier)]

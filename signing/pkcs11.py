@@ -76,7 +76,8 @@ class Pkcs11Config:
     """Label of the signer's certificate; defaults to ``key_label``."""
 
     chain_file: str | None = None
-    """PEM file with the issuer certificates (intermediate and root) embedded in signatures."""
+    """PEM file with the issuer certificates (intermediate and root): those on the signer's
+    path are embedded in signatures (a bundle of several CAs may be given)."""
 
     def __post_init__(self):
         for name in ("library", "token_label", "key_label"):
@@ -122,8 +123,7 @@ def load_pkcs11_identity(config: Pkcs11Config) -> SignerIdentity:
         ) from None
     try:
         signer = PKCS11Signer(session, key_label=config.key_label,
-                              cert_label=config.cert_label or config.key_label,
-                              ca_chain=set(chain))
+                              cert_label=config.cert_label or config.key_label)
         certificate = signer.signing_cert  # loads key and certificate handles now, not later
     except Exception as e:
         session.close()
@@ -133,4 +133,20 @@ def load_pkcs11_identity(config: Pkcs11Config) -> SignerIdentity:
     if certificate is None:
         session.close()
         raise KeyUnavailable(f"no certificate for key {config.key_label!r} on the token")
-    return SignerIdentity(signer=signer, certificate=certificate, chain=chain)
+    path = _issuing_path(certificate, chain)
+    signer.cert_registry.register_multiple(path)
+    return SignerIdentity(signer=signer, certificate=certificate, chain=path)
+
+
+def _issuing_path(certificate, candidates) -> tuple:
+    """The certificates of ``candidates`` from ``certificate``'s issuer up to a root, in that
+    order (a trust bundle may hold many CAs: only the signer's own path goes in a letter)."""
+    by_subject = {c.subject.hashable: c for c in candidates}
+    path, current = [], certificate
+    while current.issuer.hashable != current.subject.hashable:
+        issuer = by_subject.get(current.issuer.hashable)
+        if issuer is None or issuer in path:
+            break
+        path.append(issuer)
+        current = issuer
+    return tuple(path)

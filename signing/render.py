@@ -45,6 +45,7 @@ from ._config import build_from_config
 from .errors import InvalidConfig, SigningError
 
 __all__ = [
+    "QUIET_ZONE",
     "STAMP_HEIGHT",
     "STAMP_WIDTH",
     "LetterContent",
@@ -57,10 +58,14 @@ __all__ = [
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 25 * mm, 20 * mm, 12 * mm, 24 * mm
-STAMP_WIDTH = 84 * mm
+STAMP_WIDTH = 92 * mm
 """Width of the signature stamp area (QR code on the left, text on the right)."""
-STAMP_HEIGHT = 34 * mm
-"""Height of the stamp area: the QR code gets about 32 mm, readable when printed or at 150 dpi."""
+STAMP_HEIGHT = 37 * mm
+"""Height of the stamp area, which the QR code fills: modules of 1 mm at version 5 and 0.9 mm
+at version 6 (``signing.sign``), so that a photocopy or a 100 dpi scan still reads."""
+QUIET_ZONE = 3 * mm
+"""White kept above and below the stamp (and, by the stamp itself, right of the code): the QR
+code's quiet zone, since the code is drawn edge to edge in its box."""
 
 _BODY_FONT, _BODY_BOLD = "Times-Roman", "Times-Bold"
 _HEAD_FONT, _HEAD_BOLD = "Helvetica", "Helvetica-Bold"
@@ -303,7 +308,7 @@ class _DoubleRule(Flowable):
 class _SignatureFlowable(Flowable):
     """Signature block on the right, paraf trail small on the left; records the stamp box."""
 
-    _GAP = 3  # points between the text above the stamp and the stamp, and below it
+    _GAP = QUIET_ZONE  # between the text above the stamp and the stamp, and below it
 
     def __init__(self, content: LetterContent, width: float, with_place_date: bool, sink: list):
         super().__init__()

@@ -10,6 +10,12 @@ pyHanko does the work; four choices make a signature several times cheaper than 
   ever be too small, the letter is signed again with pyHanko's own estimate rather than failing;
 - the signing-certificate-v2 attribute is built once per certificate (see ``keys.py``);
 - the QR code uses a fixed mask pattern instead of scoring all eight (see ``_QR_MASK``).
+
+The QR code is made to survive a photocopy: error correction level Q (a quarter of the code may
+be lost), and it fills the stamp's height (``render.STAMP_HEIGHT``, 37 mm), so that a
+verification URL of up to 74 characters (version 6) still has modules of 0.9 mm, and the usual
+one (version 5, up to 60 characters) 1 mm. Its quiet zone is the white the letter's layout
+keeps around the stamp (``render.QUIET_ZONE``), not padding inside the box.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko.stamp import QRPosition, QRStamp, QRStampStyle
 from reportlab.lib.utils import simpleSplit
 
-from .errors import InvalidConfig, SigningError
+from .errors import InvalidConfig, SigningError, TimestampUnavailable
 from .keys import SignerIdentity
 from .render import SignatureBox
 
@@ -50,8 +56,9 @@ ZONE_LABELS = {7: "WIB", 8: "WITA", 9: "WIT"}
 # embedded; pyHanko sizes text with an average glyph width, 0.6 em over-estimates Helvetica.
 _STAMP_FONT = SimpleFontEngineFactory("Helvetica", 0.6)
 _STAMP_SIZES = (8, 7, 6, 5)  # pyHanko wants integral font sizes
-_INNSEP = 2
+_INNSEP = 0  # the code fills the box's height: its quiet zone is the page around the stamp
 _TEXT_MARGIN = 2
+_QR_TEXT_GAP = 9  # points (3.2 mm, an integer for pyHanko) between code and text: quiet zone
 # DER bytes of a CMS SignedData beyond its certificates and signature value: signed attributes
 # (content type, digest, signing-certificate-v2), signer identifier, algorithm identifiers.
 # Measured at 500 with the development CA; reserved with a wide margin. Not more: validators
@@ -67,11 +74,12 @@ _QR_MASK = 2
 
 
 class _QRStamp(QRStamp):
-    """pyHanko's QR stamp with a fixed mask pattern (same layout, same XObject)."""
+    """pyHanko's QR stamp with error correction Q, no border drawn inside the box (the layout
+    keeps the quiet zone white) and a fixed mask pattern."""
 
     def _qr_xobject(self):
-        qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M,
-                           mask_pattern=_QR_MASK)
+        qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_Q,
+                           mask_pattern=_QR_MASK, border=0)
         qr.add_data(self.url)
         qr.make()
         command_stream = qr.make_image(image_factory=PdfStreamQRImage).render_command_stream()
@@ -95,7 +103,8 @@ def stamp_lines(signer_name: str, signing_time: dt.datetime, zone_label: str | N
     """The usual stamp text: name, "Ditandatangani secara elektronik", local time and zone.
 
     ``signing_time`` must be aware; it is shown in its own zone, labelled ``zone_label`` or,
-    when not given, WIB/WITA/WIT from its UTC offset.
+    when not given, WIB/WITA/WIT from its UTC offset. :func:`sign_letter` adds the identity's
+    own notice below these lines (the development CA's "not legally recognised").
     """
     local = _aware(signing_time)
     if zone_label is None:
@@ -123,42 +132,52 @@ def _aware(moment: dt.datetime) -> dt.datetime:
 
 
 def _ascii(text: str) -> str:
-    """Stamp text for a standard font: accents dropped, anything else non-ASCII as ``?``."""
-    decomposed = unicodedata.normalize("NFKD", text)
+    """Stamp text for a standard font: accents dropped, dashes as ``-``, anything else
+    non-ASCII as ``?``."""
+    decomposed = unicodedata.normalize("NFKD", text.replace("\u2014", "-").replace("\u2013", "-"))
     base = "".join(c for c in decomposed if not unicodedata.combining(c))
     return "".join(c if " " <= c <= "~" else "?" for c in base)
 
 
-def _stamp_style(lines: Sequence[str], width: float, height: float) -> tuple[QRStampStyle, str]:
-    """A QR stamp for a ``width`` x ``height`` box, text wrapped to fit beside the code."""
-    qr_side = height  # the QR code takes the box's height, its padding included
-    text_width = width - qr_side - 2 * _TEXT_MARGIN
+def _stamp_style(lines: Sequence[str], width: float, height: float, notice: str = "",
+                 ) -> tuple[QRStampStyle, str]:
+    """A QR stamp for a ``width`` x ``height`` box, text wrapped to fit beside the code; the
+    ``notice`` (a last line) may wrap without making the rest smaller."""
+    qr_side = height  # the QR code takes the box's height
+    text_width = width - qr_side - _QR_TEXT_GAP - _TEXT_MARGIN
     if text_width < 40:
         raise InvalidConfig(f"signature box {width:.0f}x{height:.0f} pt leaves no room for text")
     clean = [_ascii(line).strip() for line in lines if line and line.strip()]
+    notice = _ascii(notice).strip()
 
     def layout(size: int) -> tuple[list[str], int, bool]:
         # wrap with pyHanko's own width rule (0.6 em per character, i.e. Courier metrics) so
         # that its layout never needs to shrink the stamp, and with it the QR code
         wrapped = [part for line in clean
                    for part in simpleSplit(line, "Courier", size, text_width)]
+        if notice:
+            wrapped += simpleSplit(notice, "Courier", size, text_width)
         leading = size + 2
         return wrapped, leading, len(wrapped) * leading + 2 * _TEXT_MARGIN <= height
 
     # the biggest size that needs no extra line breaks, else the biggest that fits wrapped
     candidates = [(size, *layout(size)) for size in _STAMP_SIZES]
     fitting = [c for c in candidates if c[3]]
-    unbroken = [c for c in fitting if len(c[1]) == len(clean)]
+    unbroken = [c for c in fitting if len(c[1]) - len(clean)
+                == len(simpleSplit(notice, "Courier", c[0], text_width))]
     size, wrapped, leading, fits = (unbroken or fitting or candidates[-1:])[0]
-    if not fits:
-        wrapped = wrapped[: int((height - 2 * _TEXT_MARGIN) // leading)]
+    if not fits:  # cut the signer's lines, never the notice
+        room = int((height - 2 * _TEXT_MARGIN) // leading)
+        kept = simpleSplit(notice, "Courier", size, text_width) if notice else []
+        wrapped = wrapped[: max(room - len(kept), 0)] + kept[:room]
     style = _QRStampStyle(
         stamp_text="%(stamp)s",
         text_box_style=TextBoxStyle(
             font=_STAMP_FONT, font_size=size, leading=leading,
             box_layout_rule=SimpleBoxLayoutRule(
                 x_align=AxisAlignment.ALIGN_MIN, y_align=AxisAlignment.ALIGN_MID,
-                margins=Margins.uniform(_TEXT_MARGIN),
+                margins=Margins(left=_QR_TEXT_GAP, right=_TEXT_MARGIN, top=_TEXT_MARGIN,
+                                bottom=_TEXT_MARGIN),
                 inner_content_scaling=InnerScaling.NO_SCALING),
         ),
         qr_position=QRPosition.LEFT_OF_TEXT,
@@ -197,7 +216,8 @@ def _sign_once(pdf: bytes, identity: SignerIdentity, box: SignatureBox, qr_url: 
         raise InvalidConfig(f"signature box on page {box.page + 1}, but the PDF has "
                             f"{int(writer.root['/Pages']['/Count'])} page(s)")
     _link_over_stamp(writer, box, qr_url)
-    style, text = _stamp_style(lines, box.x2 - box.x1, box.y2 - box.y1)
+    style, text = _stamp_style(lines, box.x2 - box.x1, box.y2 - box.y1,
+                               notice=identity.stamp_notice)
     meta = PdfSignatureMetadata(
         field_name=field_name,
         md_algorithm="sha256",
@@ -254,13 +274,18 @@ def sign_letter(
     certify: bool = True,
     timestamper_url: str | None = None,
     field_name: str = "Signature1",
+    tsa_timeout: float = _TSA_TIMEOUT,
+    room_for_timestamp: bool = False,
 ) -> bytes:
     """Sign ``pdf`` (PAdES B-B, or B-T with ``timestamper_url``) and return the signed file.
 
     ``box`` is ``(page_index, x1, y1, x2, y2)`` in PDF points (``RenderedLetter.signature_box``);
     the stamp shows a QR code of ``qr_url`` and ``stamp_lines``. With ``certify`` the signature
     certifies the letter with DocMDP "no changes permitted". Every failure is a
-    :class:`~signing.errors.SigningError` whose message says why.
+    :class:`~signing.errors.SigningError` whose message says why; a timestamp authority that
+    does not answer within ``tsa_timeout`` seconds is a :class:`TimestampUnavailable` (see
+    :func:`signing.ltv.sign_long_term`, which then signs without it, with
+    ``room_for_timestamp``: space for the timestamp to be added later, see ``ltv.extend``).
     """
     try:
         box = SignatureBox(*box)
@@ -277,8 +302,9 @@ def sign_letter(
         stamp_lines = (stamp_lines,)
     timestamper = None
     if timestamper_url:
-        timestamper = HTTPTimeStamper(timestamper_url, timeout=_TSA_TIMEOUT)
-    reserve = reserved_bytes(identity, with_timestamp=timestamper is not None)
+        timestamper = HTTPTimeStamper(timestamper_url, timeout=tsa_timeout)
+    reserve = reserved_bytes(identity,
+                             with_timestamp=timestamper is not None or room_for_timestamp)
     try:
         try:
             return _sign_once(pdf, identity, box, qr_url, stamp_lines, signing_time, certify,
@@ -293,10 +319,14 @@ def sign_letter(
         raise
     except TimestampRequestError as e:
         cause = e.__cause__ or e
-        raise SigningError(f"timestamp server {timestamper_url} failed: {cause}") from e
+        raise TimestampUnavailable(f"timestamp server {timestamper_url} failed: "
+                                   f"{type(cause).__name__}: {cause}") from e
     except (PyHankoSigningError, PdfError) as e:
         raise SigningError(f"cannot sign the letter: {e}") from e
     except (TimeoutError, OSError) as e:
+        if timestamper is not None:  # the network is only used to reach the TSA
+            raise TimestampUnavailable(f"timestamp server {timestamper_url} failed: "
+                                       f"{type(e).__name__}: {e}") from e
         raise SigningError(f"cannot sign the letter: {type(e).__name__}: {e}") from e
     except Exception as e:  # a token, a TSA or a malformed file can fail in many ways
         raise SigningError(f"cannot sign the letter: {type(e).__name__}: {e}") from e

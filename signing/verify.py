@@ -156,15 +156,18 @@ def _name_part(cert: asn1_x509.Certificate, key: str) -> str:
 
 
 async def _validate_one(embedded: EmbeddedPdfSignature, context: ValidationContext,
-                        ) -> SignatureReport:
+                        ts_context: ValidationContext | None = None) -> SignatureReport:
+    """One signature (or document timestamp): its certificate checked in ``context``, its
+    timestamps in ``ts_context`` (default: the same)."""
     name = embedded.field_name or ""
+    ts_context = ts_context or context
     try:
         if embedded.sig_object_type == "/DocTimeStamp":
-            status = await async_validate_pdf_timestamp(embedded, validation_context=context)
+            status = await async_validate_pdf_timestamp(embedded, validation_context=ts_context)
             signed_at, timestamped = status.timestamp, status.trusted
             certification = None
         else:
-            status = await async_validate_pdf_signature(embedded, context)
+            status = await async_validate_pdf_signature(embedded, context, ts_context)
             ts = status.timestamp_validity
             timestamped = bool(ts is not None and ts.trusted)
             signed_at = ts.timestamp if timestamped else status.signer_reported_dt
@@ -258,11 +261,11 @@ def _verdict(signatures: tuple[SignatureReport, ...], modified: bool) -> tuple[s
                 "tidak diterbitkan oleh penerbit yang dipercaya.",
                 "Not verified: the signature is intact, but the signer's certificate was not "
                 "issued by a trusted authority.")
-    if modified:
-        return ("Perhatian: tanda tangan asli, tetapi ada perubahan yang ditambahkan ke dokumen "
-                "setelah ditandatangani; mintalah dokumen asli kepada penerbitnya.",
-                "Caution: the signature is genuine, but changes were added to the document after "
-                "it was signed; ask the issuer for the original.")
+    if modified:  # strict: only the issuer's own validation data may follow (signing.verdict)
+        return ("Tidak sah: dokumen diubah setelah ditandatangani (ada tambahan setelah tanda "
+                "tangan).",
+                "Not valid: the document was changed after it was signed (something was "
+                "appended after the signature).")
     return (f"Sah: dokumen asli dan tidak diubah sejak ditandatangani secara elektronik oleh "
             f"{who}.",
             f"Valid: the document is genuine and unaltered since it was electronically signed "

@@ -41,6 +41,8 @@ def _shared_ca_dir(tmp_path):
 BASE_CONFIG = {
     "TESTING": True,
     "SECRET_KEY": "test-secret",
+    # One audit key for the run: the SQLite templates' events are written under it.
+    "AUDIT_KEY": "test-audit-key",
     "BASE_URL": "http://portal.test",
     "DEMO_PASSWORD": "demo-test-password",
     "MAIL_SERVER": "",
@@ -149,9 +151,9 @@ def runner(app):
 
 @pytest.fixture
 def storage(app):
-    from portal.storage import Storage
+    from portal.storage import current_storage
 
-    return Storage(app.extensions["portal.config"].storage_dir)
+    return current_storage()
 
 
 @pytest.fixture

@@ -232,8 +232,10 @@ def judge_the_rest_complete(page) -> None:
 def official_decides(official: Person, number: str, outcome: str, *, shots=None,
                      note: str | None = None, incomplete: dict[str, str] | None = None,
                      record: dict[str, str] | None = None,
-                     record_choices: dict[str, str] | None = None, expect_text=None) -> None:
-    """Inbox -> the task of this file -> (verdicts, record, note) -> the outcome button."""
+                     record_choices: dict[str, str] | None = None, expect_text=None,
+                     uploads: dict[str, Path] | None = None) -> None:
+    """Inbox -> the task of this file -> (verdicts, record, uploads, note) -> the outcome
+    button."""
     page = official.page
     go_to_inbox(page)
     if shots is not None:
@@ -253,6 +255,8 @@ def official_decides(official: Person, number: str, outcome: str, *, shots=None,
         page.get_by_label(label).select_option(label=option)
     for label, value in (record or {}).items():
         page.get_by_label(label).fill(value)
+    for label, path in (uploads or {}).items():  # what the official produces at the step
+        page.get_by_label(label).set_input_files(path)
     if note is not None:
         page.get_by_label("Catatan / alasan").fill(note)
     if shots is not None:
@@ -350,15 +354,20 @@ def test_sik_perekam_medis_walk(people, js, files, shots, tmp_path):
 
     official_decides(petugas, number, "Lengkap: teruskan ke Tim Teknis Dinkes")
     tim = people("tim.teknis@dinkes-malang.absah.test", js)
-    official_decides(tim, number, 'Valid: unggah rekomendasi "disetujui"')
-    official_decides(petugas, number, "Disetujui: buat draf SIK")
+    official_decides(tim, number, 'Valid: unggah rekomendasi "disetujui"',
+                     uploads={"Rekomendasi Teknis Dinas Kesehatan": files / "str.pdf"})
+    # The next official sees the recommendation the technical team uploaded.
+    official_decides(petugas, number, "Disetujui: buat draf SIK",
+                     expect_text="Rekomendasi Teknis Dinas Kesehatan: str.pdf")
     for position in ("analis.muda", "analis.madya", "sekretaris"):
         official_decides(people(f"{position}@{MALANG}", js), number, "Paraf")
     sekretariat = people(SEKRETARIAT, js)
     official_decides(sekretariat, number, "Cetak")
     official_decides(people(f"kadin@{MALANG}", js), number, "Tandatangani")
     official_decides(petugas, number, "Beri nomor dan stempel")
-    official_decides(petugas, number, "Unggah SIK dan kirim notifikasi")
+    official_decides(petugas, number, "Unggah SIK dan kirim notifikasi",
+                     uploads={"Pindaian Surat Izin Kerja bernomor dan berstempel":
+                              files / "pernyataan.pdf"})
 
     # The handover register: the task names the ticket the system issued, next to the
     # decision; the official compares it with the ticket brought and types no number.

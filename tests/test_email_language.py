@@ -55,8 +55,8 @@ def _source(event: str, language: str) -> str:
 # -- the templates -----------------------------------------------------------------------------
 
 
-def test_there_are_sixteen_events_each_with_an_english_template():
-    assert len(EVENTS) == 16
+def test_there_are_twenty_events_each_with_an_english_template():
+    assert len(EVENTS) == 20
     english = sorted(path.stem for path in (outbox.TEMPLATES / "en").glob("*.txt"))
     assert english == EVENTS
 
@@ -101,8 +101,7 @@ def _to_step(spec, application, step_key, storage):
         step = spec.step(task.step_key)
         actor = task.assignee if task.assignee_id else _holder(task.position.agency,
                                                                task.position.key)
-        uploads = (sample_uploads(spec, step.key, application.form_data) if task.assignee_id
-                   else None)
+        uploads = sample_uploads(spec, step.key, application.form_data)  # officials' too
         forward = next(o.key for o in step.outcomes if o.effect is Effect.FORWARD)
         applications_operations.decide(task.id, actor, forward, uploads=uploads, storage=storage,
                                        verdicts=verdicts(task),
@@ -121,8 +120,10 @@ def _submit(code, storage, user=None, now=None):
 
 
 def _every_event(storage, make_applicant):
-    """The real operations that make each of the sixteen events at least once."""
+    """The real operations that make each of the twenty events at least once."""
     from portal.modules.agencies.operations import create_agency
+    from portal.modules.feedback import complaints
+    from portal.modules.feedback import notify as feedback_notify
 
     create_agency(None, "dinkes-contoh", "Dinas Kesehatan Contoh", "WIB", "admin@contoh.test")
     bangka = Agency.get(Agency.code == "dinkes-bangka")
@@ -149,6 +150,13 @@ def _every_event(storage, make_applicant):
     task = Task.open_for(late)
     send_reminders(task.due_at - dt.timedelta(minutes=1))
     send_reminders(task.due_at + dt.timedelta(minutes=1))
+    # Complaints (to the handlers, a receipt to the complainant, the answer) and the survey
+    # invitation of the files completed above.
+    complaint = complaints.file_complaint(None, "rekom-nakes", {
+        "name": "Siti Pelapor", "email": "siti@contoh.test",
+        "body": "Berkas saya belum diproses lebih dari seminggu."})
+    complaints.answer_complaint(admin, complaint.id, "Berkas Anda sudah kami proses hari ini.")
+    assert feedback_notify.invite_completed() >= 1
 
 
 def _variants(event, context):

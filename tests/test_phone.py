@@ -52,7 +52,7 @@ SEED = f"""
 import json
 from wsgi import app
 from portal.config import current_config
-from portal.storage import Storage
+from portal.storage import current_storage
 from portal.modules.accounts import approvals
 from portal.modules.accounts.models import User
 from portal.modules.agencies.models import Agency
@@ -62,7 +62,7 @@ from portal.modules.letters.models import Letter
 from portal.modules.sops.models import SopVersion
 
 with app.app_context():
-    storage = Storage(current_config().storage_dir)
+    storage = current_storage()
     done, _path = walk({SIK!r}, storage)
     letter = done.letters.order_by(Letter.id).first()
     spec = SopVersion.current({SIK!r}).spec

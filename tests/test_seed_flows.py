@@ -130,8 +130,7 @@ def test_branch_through_operations(demo, storage, code, step_key, outcome_key):
     while application.current_step != step_key:
         task = Task.open_for(application)
         step = spec.step(task.step_key)
-        uploads = sample_uploads(spec, step.key, application.form_data) if task.assignee_id \
-            else None
+        uploads = sample_uploads(spec, step.key, application.form_data)  # officials' too
         operations.decide(task.id, _actor(task), _forward(spec, step.key), uploads=uploads,
                           storage=storage, verdicts=verdicts(task),
                           record=sample_values(step.record, date.today()))

@@ -384,7 +384,7 @@ def test_update_appended_after_signing_is_reported(signed, ca, change):
     assert sig.intact and sig.valid and sig.trusted  # the signed revision itself is fine
     assert not sig.whole_file and sig.coverage != "whole file"
     assert "changed after this signature" in sig.problem
-    assert report.verdict_id.startswith("Perhatian")
+    assert report.verdict_id.startswith("Tidak sah: dokumen diubah setelah ditandatangani")
 
 
 def test_letter_signed_by_another_ca_is_untrusted(tmp_path, make_content, sign, ca):

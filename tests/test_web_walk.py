@@ -167,6 +167,9 @@ def test_walk_through_the_web(app, demo, smtp, code, htmx):
             data.update({f"record_{k}": v for k, v in
                          sample_values(step.record, __import__("datetime").date.today()).items()})
             data.update({f"verdict_{d.key}": "complete" for d in judged})
+            # What the official produces here (a technical recommendation, a scan).
+            data.update({f"doc_{d.key}": _file_for(d) for d in spec.official_documents
+                         if d.step == step.key and d.applies(application.form_data)})
         chosen = step.outcome(data["outcome"])
         if step.action is ActionKind.SIGN and chosen.effect is Effect.FORWARD:
             # Signing asks once more, naming the letter; nothing is decided yet.
@@ -175,7 +178,8 @@ def test_walk_through_the_web(app, demo, smtp, code, htmx):
             assert ("<html" in text(asked)) is not htmx
             assert Task.get_by_id(task.id).status == "open"
             data["confirmed"] = "1"
-        decided = official.post(f"/tasks/{task.id}/decide", data)
+        decided = official.post(f"/tasks/{task.id}/decide", data,
+                                content_type="multipart/form-data")
         assert decided.status_code == (200 if htmx else 303), text(decided)[:2000]
         if htmx:
             assert "Keputusan tersimpan" in text(decided)

@@ -42,7 +42,10 @@ _UNIT_WORDS = {
     "day": Unit.DAYS, "days": Unit.DAYS, "hari": Unit.DAYS,
     "month": Unit.MONTHS, "months": Unit.MONTHS, "bulan": Unit.MONTHS,
 }
-_PATTERN = re.compile(r"^\s*(\d+)\s*([a-z ]+?)\s*$")
+_PATTERN = re.compile(r"^\s*(\d+)\s*([a-z_ ]+?)\s*$")
+# What an error lists: each unit in Bahasa Indonesia and in English (the words above).
+KNOWN_UNITS = ("menit / minutes, jam / hours, hari kerja / working days (or working_days), "
+               "hari / days, bulan / months")
 
 # For totals only (never for due times): how SOP authors add mixed units up.
 # The Malang SIK adds 4 working days and 24 hours to "7 hari kerja" (8-hour days);
@@ -158,11 +161,11 @@ def parse_duration(text: str | int) -> Duration:
         raise DurationError(
             f"cannot read {text!r}: write an amount and a unit, like '15 minutes' or '2 hari kerja'"
         )
-    amount, word = int(match.group(1)), " ".join(match.group(2).split())
+    # "working_days" as the error message and the English code name write it: a space.
+    amount, word = int(match.group(1)), " ".join(match.group(2).replace("_", " ").split())
     unit = _UNIT_WORDS.get(word)
     if unit is None:
-        known = ", ".join(sorted({u.value for u in Unit}))
-        raise DurationError(f"unknown unit {word!r} in {text!r} (known: {known})")
+        raise DurationError(f"unknown unit {word!r} in {text!r} (known: {KNOWN_UNITS})")
     return Duration(amount, unit)
 
 

@@ -68,3 +68,27 @@ class BaseModel(Model):
         database = db
         legacy_table_names = False
 
+
+    @classmethod
+    def fetch(cls, sql: str, *params) -> list:
+        """Rows of a written-out statement as model objects, for the few statements every
+        page runs (the user, the agency, the positions held): what ``Model.raw`` does, less
+        the per-statement column resolution that costs more than SQLite's answer. Columns
+        that are not fields (``held_as``) become plain attributes."""
+        cursor = cls._meta.database.execute_sql(sql, params)
+        columns = cls._meta.columns
+        plan = [(name, field.name, field.python_value) if (field := columns.get(name))
+                else (name, None, None) for name, *_ in cursor.description]
+        found = []
+        for row in cursor.fetchall():
+            fields, extra = {}, {}
+            for (name, attr, convert), value in zip(plan, row, strict=True):
+                if attr is None:
+                    extra[name] = value
+                else:
+                    fields[attr] = convert(value) if value is not None else None
+            instance = cls(**fields)
+            for name, value in extra.items():
+                setattr(instance, name, value)
+            found.append(instance)
+        return found

@@ -19,7 +19,7 @@ from htmx_flask import Htmx
 from jinja2_fragments.flask import render_block
 from werkzeug.exceptions import HTTPException
 
-from portal.core import errors
+from portal.core import errors, forms, limits
 from portal.core.i18n import LANGUAGES
 from portal.core.i18n import lazy_gettext as _l
 from portal.core.paths import STATIC_DIR, TEMPLATES_DIR, TRANSLATIONS_DIR
@@ -260,6 +260,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(asset_url=asset_url, LANGUAGES=LANGUAGES,
                                  locale=current_locale, m=_Macros(app))
     _register_errors(app)
+    limits.init_app(app, error_response)
+    forms.init_app(app, error_response)
+    hsts = app.extensions["portal.config"].base_url.startswith("https:")
 
     @app.after_request
     def _headers(response):
@@ -275,6 +278,8 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        if hsts:  # served over HTTPS: browsers never try plain HTTP again for a year
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; "

@@ -1,41 +1,66 @@
-"""Private file storage for uploads and letters: content-addressed files under one directory."""
+"""Private file storage for uploads and letters: content-addressed objects, on the local disk
+(the embedded default, ``local.py``) or in an S3-compatible object store (``s3.py``); the
+interface, staging and promotion after commit are in ``base.py``.
+
+Every object is stored under its SHA-256 (``ab/abcdef…``), so the same content is stored
+once and an object never changes. Signed letters are written under a *staging* name first
+(``staging/<sha256>.<nonce>``) and promoted to their key only after the transaction that
+records them commits (``Storage.put_after_commit``): a crash before the commit leaves at most
+a staging object, never served nor backed up, which ``flask storage sweep`` deletes once
+stale; a crash between the commit and the promotion is repaired by the first read of the
+key, or by the sweep.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
-from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
-__all__ = ["Storage"]
+from portal.storage.base import Staged, Storage, StorageError, check_key, key_for
+
+__all__ = ["Staged", "Storage", "StorageError", "check_key", "current_storage", "key_for",
+           "open_storage", "send"]
 
 
-class Storage:
-    """Stores bytes under their SHA-256; the same content is stored once."""
+def open_storage(storage_url: str, storage_dir: str) -> Storage:
+    """The storage a configuration names: ``s3://bucket?endpoint=…&region=…`` or the local
+    directory (``file:///path`` or, without a URL, ``storage_dir``)."""
+    if not storage_url:
+        from portal.storage.local import LocalStorage
 
-    def __init__(self, root: str | os.PathLike):
-        self.root = Path(root)
+        return LocalStorage(storage_dir)
+    parts = urlsplit(storage_url)
+    if parts.scheme == "file":
+        from portal.storage.local import LocalStorage
 
-    def put(self, data: bytes) -> tuple[str, str]:
-        """Store bytes; returns (storage key, sha256 hex)."""
-        digest = hashlib.sha256(data).hexdigest()
-        key = f"{digest[:2]}/{digest}"
-        path = self.root / key
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # Write to a temporary name then rename, so a crash never leaves half a file.
-            fd, tmp = tempfile.mkstemp(dir=path.parent)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, path)
-        return key, digest
+        return LocalStorage(parts.path)
+    if parts.scheme == "s3":
+        from portal.storage.s3 import S3Storage
 
-    def path(self, key: str) -> Path:
-        """The file for a key (keys are made by put; anything else is refused)."""
-        parts = key.split("/")
-        if len(parts) != 2 or not all(p.isalnum() for p in parts):
-            raise ValueError(f"not a storage key: {key!r}")
-        return self.root / key
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        unknown = set(query) - {"endpoint", "region", "prefix"}
+        if unknown or not parts.netloc:
+            raise StorageError(
+                f"PORTAL_STORAGE_URL {storage_url!r}: use s3://bucket?endpoint=URL&region=R"
+                f"&prefix=P (unknown: {', '.join(sorted(unknown)) or 'no bucket'})")
+        return S3Storage(parts.netloc, endpoint=query.get("endpoint") or None,
+                         region=query.get("region") or None, prefix=query.get("prefix", ""))
+    raise StorageError(f"PORTAL_STORAGE_URL {storage_url!r}: use s3://… or file:///…")
 
-    def read(self, key: str) -> bytes:
-        return self.path(key).read_bytes()
+
+def current_storage() -> Storage:
+    """The storage of the app whose context is active (made once per app)."""
+    from flask import current_app
+
+    storage = current_app.extensions.get("portal.storage")
+    if storage is None:
+        config = current_app.extensions["portal.config"]
+        storage = open_storage(config.storage_url, config.storage_dir)
+        current_app.extensions["portal.storage"] = storage
+    return storage
+
+
+def send(key: str, **kwargs: object):
+    """A response with a stored object (``flask.send_file``'s arguments)."""
+    from flask import send_file
+
+    return send_file(current_storage().send_source(key), **kwargs)

@@ -9,7 +9,7 @@ from flask import abort, g
 from flask_login import current_user, login_required
 
 from portal.core.web import current_account, login_manager
-from portal.modules.accounts import approvals, staff
+from portal.modules.accounts import approvals, sessions, staff
 from portal.modules.accounts.models import User
 
 __all__ = ["admin_required", "administered_agency", "approver_required", "is_approver",
@@ -75,4 +75,8 @@ def menu_state() -> tuple:
 
 @login_manager.user_loader
 def _load_user(session_id: str) -> User | None:
-    return User.from_session_id(session_id)
+    """The user of an open session (one indexed statement; see UserSession)."""
+    user = User.from_session_id(session_id)
+    if user is None or not sessions.still_valid(user):
+        return None
+    return user

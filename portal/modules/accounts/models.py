@@ -1,5 +1,5 @@
 """Accounts and positions: users, the positions (jabatan) of agencies, who holds them
-when (definitive, Plh/Plt, a.n.), agencies' approval of accounts, failed logins.
+when (definitive, Plh/Plt, a.n.), agencies' approval of accounts, login sessions.
 
 The schema is created only by the numbered migrations in migrations/."""
 
@@ -56,35 +56,61 @@ class User(BaseModel):
     def is_anonymous(self) -> bool:
         return False
 
-    @classmethod
-    def by_id(cls, user_id: int) -> User | None:
-        """The user with this id, or None. Every logged-in request asks (flask-login), so
-        the statement is written out: peewee would spend more building it than the
-        database spends answering (``Model.raw`` still converts the columns)."""
-        database = cls._meta.database
-        found = list(cls.raw(f'SELECT * FROM "user" WHERE id = {database.param}', user_id))
-        return found[0] if found else None
+    # The UserSession this request runs in (set by from_session_id and at login).
+    session_id: str | None = None
+    session_seen_at: dt.datetime | None = None
 
-    def get_id(self) -> str:
-        """The session's user id (flask-login): the id and the account's nonce, so that a
-        new nonce (a changed password) ends every session that carries the old one."""
-        return f"{self.id}:{self.session_nonce}"
+    def get_id(self) -> str | None:
+        """The session's id (flask-login keeps it in the signed cookie): a UserSession row,
+        so ending that row ends the session on every host (see UserSession)."""
+        return self.session_id
 
     @classmethod
     def from_session_id(cls, session_id: str) -> User | None:
-        """The active user a session id names, if its nonce is still the account's."""
-        ident, _, nonce = (session_id or "").partition(":")
-        if not ident.isdigit() or not nonce:
+        """The active user of an open session, with the session's last sighting, in one
+        indexed statement (every logged-in request asks: written out, since peewee would
+        spend more building it than the database answering: see ``BaseModel.fetch``)."""
+        if not session_id or len(session_id) > UserSession.id.max_length:
             return None
-        user = cls.by_id(int(ident))
-        if user is None or not user.active or not secrets.compare_digest(
-                user.session_nonce, nonce):
+        p = cls._meta.database.param
+        found = cls.fetch(f"""
+            SELECT u.*, s.last_seen_at AS session_seen_at
+            FROM "user_session" AS s JOIN "user" AS u ON u.id = s.user_id
+            WHERE s.id = {p} AND s.ended_at IS NULL AND u.active""", session_id)
+        if not found:
             return None
+        user = found[0]
+        user.session_id = session_id
+        user.session_seen_at = UserSession.last_seen_at.python_value(user.session_seen_at)
         return user
 
     def rotate_nonce(self) -> None:
-        """Draw a new nonce (with a password change): other sessions and links end."""
+        """Draw a new nonce (with a password change): reset and invitation links end."""
         self.session_nonce = secrets.token_urlsafe(16)
+
+
+class UserSession(BaseModel):
+    """One login. The signed cookie carries only this row's random id; a session ends when
+    its row does (logout, password change, deactivation, "log out everywhere"), and a copy
+    of the cookie taken before is refused from then on, on every host sharing the database."""
+
+    id = CharField(primary_key=True, max_length=64)
+    user = ForeignKeyField(User, backref="sessions", on_delete="CASCADE")
+    created_at = UTCDateTimeField(default=utcnow)
+    last_seen_at = UTCDateTimeField(default=utcnow)  # updated at most every few minutes
+    ended_at = UTCDateTimeField(null=True)
+    ended_reason = CharField(max_length=32, default="")  # logout, password, everywhere, ...
+    user_agent = CharField(max_length=120, default="")  # a summary: "Chrome · Android"
+
+    class Meta:
+        table_name = "user_session"
+        indexes = ((("user", "ended_at"), False),)
+
+    @classmethod
+    def open_for(cls, user: User) -> list[UserSession]:
+        """The user's sessions that have not ended, the most recently seen first."""
+        return list(cls.select().where((cls.user == user) & cls.ended_at.is_null())
+                    .order_by(cls.last_seen_at.desc()))
 
 
 class Position(BaseModel):
@@ -100,10 +126,11 @@ class Position(BaseModel):
     @classmethod
     def held_by(cls, user: User, on: dt.date) -> list[tuple[Position, str]]:
         """(position, capacity) pairs the user holds on a date, directly or as Plh/Plt
-        (every page of an official asks: the statement is written out, see User.by_id)."""
+        (every page of an official asks: the statement is written out, see
+        User.from_session_id)."""
         p = cls._meta.database.param
         day = Assignment.starts_on.db_value(on)
-        rows = cls.raw(f"""
+        rows = cls.fetch(f"""
             SELECT p.id, p.agency_id, p."key", p.title, h.capacity AS held_as
             FROM "assignment" AS h JOIN "position" AS p ON p.id = h.position_id
             WHERE h.user_id = {p} AND (h.starts_on IS NULL OR h.starts_on <= {p})
@@ -173,10 +200,3 @@ class AccountApproval(BaseModel):
         row = cls.get_or_none((cls.user == user) & (cls.agency == agency))
         return row.status if row else None
 
-
-class LoginFailure(BaseModel):
-    """A failed login, kept a short while to slow down password guessing."""
-
-    email = CharField(index=True)
-    ip = CharField(index=True)
-    at = UTCDateTimeField(default=utcnow, index=True)

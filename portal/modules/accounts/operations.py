@@ -11,11 +11,18 @@ from werkzeug.security import check_password_hash
 from portal.config import current_config
 from portal.core.db import db
 from portal.core.errors import OperationError, ValidationError
+from portal.core.forms import length_problems
 from portal.core.i18n import lazy_gettext as _l
 from portal.core.model import utcnow
-from portal.modules.accounts import notify
-from portal.modules.accounts.models import LoginFailure, User
-from portal.modules.accounts.policy import email_problem, name_problem, password_problem
+from portal.modules.accounts import notify, sessions
+from portal.modules.accounts.models import User
+from portal.modules.accounts.policy import (
+    clean_phone,
+    email_problem,
+    name_problem,
+    password_problem,
+    phone_problem,
+)
 from portal.modules.accounts.staff import UNUSABLE_PASSWORD
 from portal.modules.audit import trail as audit
 from portal.modules.audit.models import AuditEvent
@@ -27,16 +34,19 @@ def register_applicant(email: str, name: str, password: str, phone: str | None =
     e-mails, the confirmation link first, in ``language`` (a code the caller checked)."""
     email = (email or "").strip().lower()
     name = (name or "").strip()
+    phone = clean_phone(phone)
     problems = {"email": email_problem(email), "name": name_problem(name),
-                "password": password_problem(password)}
-    errors = {field: problem for field, problem in problems.items() if problem}
+                "password": password_problem(password), "phone": phone_problem(phone)}
+    # The column lengths too (the rules above are stricter today; they may not stay so).
+    errors = {**length_problems({"email": email, "name": name, "phone": phone}, User),
+              **{field: problem for field, problem in problems.items() if problem}}
     if errors:
         raise ValidationError(errors)
     with db.atomic():
         if User.by_email(email):
             raise ValidationError({"email": _l("Alamat e-mail ini sudah terdaftar.")})
         try:
-            user = User.create(email=email, name=name.strip(), phone=phone, language=language,
+            user = User.create(email=email, name=name, phone=phone or None, language=language,
                                password_hash=current_config().hash_password(password))
         except IntegrityError:
             raise ValidationError({"email": _l("Alamat e-mail ini sudah terdaftar.")}) from None
@@ -126,51 +136,62 @@ def _set_password(user: User, password: str, action: str) -> User:
         raise ValidationError({"password": problem})
     with db.atomic():
         user.password_hash = current_config().hash_password(password)
-        user.rotate_nonce()  # other sessions end; this reset link is spent
+        user.rotate_nonce()  # this link and any other reset link are spent
         if user.email_verified_at is None:
             user.email_verified_at = utcnow()  # the link proved the address
         user.save()
-        audit.record(user, action, user)
+        ended = sessions.end_all(user, "password")  # whoever knew the old one is out
+        audit.record(user, action, user, sessions_ended=ended)
     return user
 
 
-THROTTLE_WINDOW = dt.timedelta(minutes=15)
-THROTTLE_LIMIT = 5  # failures per address (and per IP, times four) inside the window
-
-
 class LoginRefused(OperationError):
-    """Wrong e-mail or password (422), or too many failures lately (429)."""
+    """Wrong e-mail or password (422). Too many attempts are refused before this, by the
+    rate limits of the login view (portal.core.limits)."""
 
-    def __init__(self, message, status: int):
+    def __init__(self, message, status: int = 422):
         self.status = status
         super().__init__(message)
 
 
-def authenticate(email: str, password: str, ip: str) -> User:
-    """The active account these credentials open, with the login audited; a failure is
-    recorded (it slows down guessing) and refused without saying which part was wrong."""
+def authenticate(email: str, password: str, user_agent: str = "") -> User:
+    """The active account these credentials open, in a new session (``user.session_id``),
+    with the login audited; refused without saying which part was wrong."""
     email = (email or "").strip().lower()
-    since = utcnow() - THROTTLE_WINDOW
-    recent = LoginFailure.select().where(LoginFailure.at >= since)
-    if (recent.where(LoginFailure.email == email).count() >= THROTTLE_LIMIT
-            or recent.where(LoginFailure.ip == ip).count() >= THROTTLE_LIMIT * 4):
-        raise LoginRefused(_l("Terlalu banyak percobaan gagal. Coba lagi dalam 15 menit."), 429)
-    user = User.by_email(email)
-    if user is None or not user.active or not check_password_hash(user.password_hash,
-                                                                  password or ""):
-        with db.atomic():
-            LoginFailure.create(email=email, ip=ip)
-            LoginFailure.delete().where(LoginFailure.at < since).execute()
-        raise LoginRefused(_l("E-mail atau kata sandi salah."), 422)
+    user = User.by_email(email) if not email_problem(email) else None
+    if (user is None or not user.active or password_problem(password, new=False)
+            or not check_password_hash(user.password_hash, password or "")):
+        raise LoginRefused(_l("E-mail atau kata sandi salah."))
     with db.atomic():
-        audit.record(user, "account.login", user)
+        session = sessions.open_session(user, user_agent)
+        audit.record(user, "account.login", user, session=session.id[:8])
     return user
 
 
-def record_logout(user: User) -> None:
-    """Audit the end of a session (the session itself is cleared by the view)."""
+def change_password(user: User, current: str, new: str) -> User:
+    """A logged-in person chooses a new password, proving the current one: every other
+    session of the account ends, this one goes on; reset links already sent stop working."""
+    errors = {}
+    if not current or password_problem(current, new=False) or not check_password_hash(
+            user.password_hash, current):
+        errors["current"] = _l("Kata sandi saat ini salah.")
+    if problem := password_problem(new):
+        errors["password"] = problem
+    elif current and new == current:
+        errors["password"] = _l("Kata sandi baru sama dengan yang lama.")
+    if errors:
+        raise ValidationError(errors)
     with db.atomic():
-        audit.record(user, "account.logout", user)
+        User.update(password_hash=current_config().hash_password(new),
+                    session_nonce=_new_nonce(user)).where(User.id == user.id).execute()
+        ended = sessions.end_all(user, "password", keep=user.session_id)
+        audit.record(user, "account.password_changed", user, sessions_ended=ended)
+    return user
+
+
+def _new_nonce(user: User) -> str:
+    user.rotate_nonce()
+    return user.session_nonce
 
 
 def make_platform_admin(email: str, name: str = "") -> tuple[User, str]:

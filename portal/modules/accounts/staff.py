@@ -14,7 +14,15 @@ from portal.calendar.workdays import WorkCalendar
 from portal.config import current_config
 from portal.core.db import db
 from portal.core.errors import NotFound, OperationError, PermissionDenied, ValidationError
-from portal.core.forms import NAME_MAX, int_or_none, iso_date, parse_date
+from portal.core.forms import (
+    NAME_MAX,
+    ascii_digits,
+    date_range_problem,
+    int_or_none,
+    iso_date,
+    length_problems,
+    parse_date,
+)
 from portal.core.i18n import lazy_gettext as _l
 from portal.core.model import utcnow
 from portal.modules.accounts.models import Assignment, Position, User
@@ -66,10 +74,12 @@ def official_fields(email: str, name: str, nip: str) -> tuple[str, str, str, dic
     single spaces) and the problems with them, by field."""
     email = (email or "").strip().lower()
     name = (name or "").strip()
-    nip = " ".join((nip or "").split())
+    nip = " ".join(ascii_digits(nip or "").split())  # digits of any script, as ASCII
     problems = {"email": email_problem(email), "name": name_problem(name)}
-    if nip and (not nip.replace(" ", "").isdigit() or len(nip.replace(" ", "")) != 18):
+    digits = nip.replace(" ", "")
+    if nip and (not (digits.isascii() and digits.isdigit()) or len(digits) != 18):
         problems["nip"] = _l("NIP terdiri atas 18 angka.")
+    problems = {**length_problems({"email": email, "name": name, "nip": nip}, User), **problems}
     return email, name, nip, {field: problem for field, problem in problems.items() if problem}
 
 
@@ -184,8 +194,8 @@ def _assign(actor: User, user_id, position_id, capacity: str, starts_on, ends_on
     if start is None and "starts_on" not in errors:
         start = now
     if end is not None and "ends_on" not in errors:
-        if start is not None and end < start:
-            errors["ends_on"] = _l("Tanggal selesai tidak boleh sebelum tanggal mulai.")
+        if problem := date_range_problem(start, end):
+            errors["ends_on"] = problem
         elif end < now:
             errors["ends_on"] = _l("Tanggal selesai sudah lewat.")
     if errors:

@@ -7,23 +7,24 @@ from flask import Blueprint, abort, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from portal.core import limits
 from portal.core.errors import OperationError, ValidationError
+from portal.core.limits import limited
 from portal.core.web import LANGUAGES, current_account, current_locale, is_htmx, render
 from portal.modules.accounts import approvals as accounts_approvals
 from portal.modules.accounts import operations as accounts_operations
-from portal.modules.accounts import staff
+from portal.modules.accounts import sessions, staff
 from portal.modules.accounts.guards import (
     admin_required,
     administered_agency,
     approver_required,
 )
-from portal.modules.accounts.tokens import TokenError, read_token
+from portal.modules.accounts.models import UserSession
+from portal.modules.accounts.policy import EMAIL_MAX
+from portal.modules.accounts.tokens import TokenError, TokenSpent, exchange, read_token
 from portal.modules.sops.models import SopVersion
 
 bp = Blueprint("accounts", __name__)
-
-
-
 
 
 def _approvals_page(status=200, errors=None, values=None, done=None):
@@ -180,6 +181,7 @@ def request_approval(code):
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limited("register_client")
 def register():
     """Create an applicant account; a confirmation link goes to the e-mail address.
 
@@ -251,9 +253,12 @@ def resend_verification():
 
 @bp.get("/verify/<token>")
 def verify(token):
-    """Confirm the e-mail address from the link that was sent to it."""
+    """Confirm the e-mail address from the link that was sent to it (which spends it)."""
     try:
         user = read_token(token, "verify")
+    except TokenSpent as exc:
+        flash(str(exc), "ok")
+        return redirect(url_for("accounts.login"), 303)
     except TokenError as exc:
         return render("error.html", status=400, code=400, message=str(exc))
     accounts_operations.verify_email(user)
@@ -262,17 +267,20 @@ def verify(token):
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limited("login_client")
 def login():
-    """Log in with e-mail and password (throttled after repeated failures)."""
+    """Log in with e-mail and password; attempts are limited per client and per account."""
     if request.method == "GET":
         return render("auth/login.html", errors={}, form={"email": request.args.get("email", "")})
     email = request.form.get("email", "").strip().lower()
+    limits.hit("login_account", email)  # counted before the password is tried
     try:
         user = accounts_operations.authenticate(email, request.form.get("password", ""),
-                                                request.remote_addr or "?")
+                                                request.user_agent.string)
     except accounts_operations.LoginRefused as exc:
-        return render("auth/login.html", "form", status=exc.status, form={"email": email},
-                      errors={"form": exc.message})
+        return render("auth/login.html", "form", status=exc.status,
+                      form={"email": email[:EMAIL_MAX]}, errors={"form": exc.message})
+    limits.clear("login_account", email)
     lang = session.get("lang")
     session.clear()  # a fresh session at login: nothing carried over from before
     # The language chosen in this browser, else the one the account keeps (from another
@@ -288,55 +296,138 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    accounts_operations.record_logout(current_account())
+    """End this session on the server: a copy of its cookie opens nothing afterwards."""
+    sessions.end_session(current_account())
     logout_user()
     session.clear()
     return redirect(url_for("sops.index"), 303)
 
 
 @bp.route("/reset", methods=["GET", "POST"])
+@limited("reset_client")
 def reset_request():
     """Ask for a reset link; the answer is the same whether or not the address exists."""
     if request.method == "POST":
-        accounts_operations.request_password_reset(request.form.get("email", "").strip().lower())
-        return render("auth/check_email.html", email=request.form.get("email", ""), reset=True)
+        email = request.form.get("email", "").strip().lower()
+        limits.hit("reset_address", email)
+        accounts_operations.request_password_reset(email)
+        return render("auth/check_email.html", email=email[:EMAIL_MAX], reset=True)
     return render("auth/reset_request.html")
 
 
-@bp.route("/reset/<token>", methods=["GET", "POST"])
-def reset(token):
-    """Choose a new password from the link sent by e-mail."""
-    try:
-        user = read_token(token, "reset")
-    except TokenError as exc:
-        return render("error.html", status=400, code=400, message=str(exc))
-    if request.method == "POST":
-        try:
-            accounts_operations.reset_password(user, request.form.get("password", ""))
-        except ValidationError as exc:
-            return render("auth/reset.html", "form", status=422, errors=exc.errors, token=token)
-        flash(_("Kata sandi baru tersimpan. Silakan masuk."), "ok")
-        return redirect(url_for("accounts.login", email=user.email), 303)
-    return render("auth/reset.html", errors={}, token=token)
+_GRANT = "link_grant"  # the session key of a spent link's replacement token
 
 
-@bp.route("/invite/<token>", methods=["GET", "POST"])
-def invite(token):
-    """Choose the password of an account made for you, from the invitation e-mail."""
+def _link_user(token: str | None, purpose: str):
+    """The user a reset or invitation link names. A token that comes in a URL is spent now
+    (tokens.exchange) and its replacement kept in this browser's session; without one (or
+    once spent, on a reload), the session's replacement. TokenError when neither holds."""
+    if token is not None:
+        try:
+            user, fresh = exchange(token, purpose)
+        except TokenError:
+            pass
+        else:
+            session[_GRANT] = {"purpose": purpose, "token": fresh}
+            return user
+    grant = session.get(_GRANT) or {}
+    if grant.get("purpose") != purpose:
+        raise TokenError(_("Tautan tidak berlaku lagi. Minta tautan baru."))
+    return read_token(grant.get("token", ""), purpose)
+
+
+def _choose_password(token, purpose, operation, done):
+    """The page of a reset or invitation link: a request with the token spends it (its
+    form posts to a URL without one); POST sets the password from the token or from the
+    session's grant."""
     try:
-        user = read_token(token, "invite")
+        user = _link_user(token, purpose)
     except TokenError as exc:
         return render("error.html", status=400, code=400, message=str(exc))
-    action = url_for("accounts.invite", token=token)
+    action = url_for(f"accounts.{purpose}_form")
+    invited = user if purpose == "invite" else None
     if request.method == "POST":
         try:
-            accounts_operations.accept_invitation(user, request.form.get("password", ""))
+            operation(user, request.form.get("password", ""))
         except ValidationError as exc:
             return render("auth/reset.html", "form", status=422, errors=exc.errors,
-                          token=token, action=action, invited=user)
-        flash(_("Kata sandi tersimpan. Silakan masuk."), "ok")
+                          action=action, invited=invited)
+        session.pop(_GRANT, None)
+        flash(done, "ok")
         return redirect(url_for("accounts.login", email=user.email), 303)
-    return render("auth/reset.html", errors={}, token=token, action=action, invited=user)
+    return render("auth/reset.html", errors={}, action=action, invited=invited)
+
+
+@bp.route("/reset/new", methods=["GET", "POST"], endpoint="reset_form")
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset(token=None):
+    """Choose a new password from the link sent by e-mail."""
+    return _choose_password(token, "reset", accounts_operations.reset_password,
+                            _("Kata sandi baru tersimpan. Silakan masuk."))
+
+
+@bp.route("/invite/new", methods=["GET", "POST"], endpoint="invite_form")
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+def invite(token=None):
+    """Choose the password of an account made for you, from the invitation e-mail."""
+    return _choose_password(token, "invite", accounts_operations.accept_invitation,
+                            _("Kata sandi tersimpan. Silakan masuk."))
+
+
+def _account_page(status=200, errors=None):
+    user = current_account()
+    return render("auth/account.html", "password", status=status, user=user,
+                  sessions=UserSession.open_for(user), errors=errors or {})
+
+
+@bp.get("/account")
+@login_required
+def account():
+    """One's own account: the password, and the sessions open on other devices."""
+    return _account_page()
+
+
+@bp.post("/account/password")
+@login_required
+def change_password():
+    """A new password (the current one proves it is you); other sessions end."""
+    try:
+        accounts_operations.change_password(current_account(), request.form.get("current", ""),
+                                            request.form.get("password", ""))
+    except ValidationError as exc:
+        return _account_page(422, exc.errors)
+    flash(_("Kata sandi baru tersimpan. Sesi di perangkat lain telah diakhiri."), "ok")
+    return redirect(url_for("accounts.account"), 303)
+
+
+@bp.post("/account/sessions/end")
+@login_required
+def end_other_sessions():
+    """Log out everywhere else: every other session of one's account ends now."""
+    _user, ended = sessions.log_out_everywhere(current_account(), current_account().id)
+    flash(_("%(n)s sesi lain diakhiri.", n=ended), "ok")
+    return redirect(url_for("accounts.account"), 303)
+
+
+@bp.post("/admin/users/<int:user_id>/sessions/end")
+@admin_required
+def end_user_sessions(user_id):
+    """An administrator logs an official of their agency out everywhere."""
+    user, ended = sessions.log_out_everywhere(current_account(), user_id)
+    flash(_("%(email)s dikeluarkan dari %(n)s sesi.", email=user.email, n=ended), "ok")
+    return redirect(url_for("accounts.users", _anchor=f"user-{user.id}"), 303)
+
+
+@bp.post("/admin/users/<int:user_id>/active")
+@admin_required
+def set_user_active(user_id):
+    """Deactivate an official (their sessions end, they cannot log in) or activate again."""
+    active = request.form.get("active") == "1"
+    user = sessions.set_active(current_account(), user_id, active)
+    flash(_("Akun %(email)s diaktifkan.", email=user.email) if active
+          else _("Akun %(email)s dinonaktifkan; semua sesinya diakhiri.", email=user.email),
+          "ok")
+    return redirect(url_for("accounts.users", _anchor=f"user-{user.id}"), 303)
 
 
 @bp.route("/lang/<code>", methods=["GET", "POST"])

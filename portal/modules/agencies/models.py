@@ -68,8 +68,8 @@ class Agency(BaseModel):
         if agency_id not in memo:
             # Written out like User.by_id: every official's page reads it.
             param = cls._meta.database.param
-            memo[agency_id] = cls.raw(f'SELECT * FROM "agency" WHERE id = {param}',
-                                      agency_id).get()
+            memo[agency_id] = cls.fetch(f'SELECT * FROM "agency" WHERE id = {param}',
+                                        agency_id)[0]
         return memo[agency_id]
 
     def contact_lines(self) -> tuple[str, ...]:

@@ -9,7 +9,6 @@ from typing import NamedTuple
 from peewee import IntegrityError, fn
 
 from portal.calendar.workdays import WEEKDAY_NAMES, WorkCalendar
-from portal.config import current_config
 from portal.core.db import db
 from portal.core.errors import NotFound, ValidationError
 from portal.core.forms import NAME_MAX, iso_date, parse_date
@@ -28,7 +27,7 @@ from portal.modules.agencies.models import Agency, DayOff
 from portal.modules.applications.operations import retime_open_tasks
 from portal.modules.audit import trail as audit
 from portal.modules.sops.models import SopVersion
-from portal.storage import Storage
+from portal.storage import current_storage
 
 
 def days_off(agency: Agency) -> list[DayOff]:
@@ -201,7 +200,7 @@ def update_settings(actor: User, form, logo_upload: bytes | None = None) -> list
     if errors:
         raise ValidationError(errors)
     if logo_upload:
-        logo_key, _digest = Storage(current_config().storage_dir).put(logo)
+        logo_key, _digest = current_storage().put(logo)
     with db.atomic():
         query = Agency.select().where(Agency.id == agency.id)
         if db.obj.for_update:

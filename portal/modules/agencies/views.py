@@ -15,7 +15,7 @@ from portal.modules.accounts import approvals, staff
 from portal.modules.accounts.guards import admin_required, administered_agency
 from portal.modules.agencies import operations as agencies_operations
 from portal.modules.sops import operations as sops_operations
-from portal.storage import Storage
+from portal.storage import current_storage
 
 bp = Blueprint("agencies", __name__)
 
@@ -138,5 +138,5 @@ def settings_logo():
     agency = administered_agency()
     if not agency.logo_key:
         abort(404)
-    data = Storage(current_config().storage_dir).read(agency.logo_key)  # small: a scaled PNG
+    data = current_storage().read(agency.logo_key)  # small: a scaled PNG
     return Response(data, mimetype="image/png", headers={"Cache-Control": "private, no-cache"})

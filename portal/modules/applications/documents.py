@@ -3,6 +3,7 @@ type), storing them with previews, and which were judged incomplete at the last 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Mapping
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from portal.core.i18n import lazy_gettext as _l
 from portal.modules.accounts.models import User
 from portal.modules.applications.models import Application, Decision, Document
-from portal.modules.applications.previews import make_previews
+from portal.modules.applications.previews import MAX_PIXELS, image_size, make_upload_previews
 from portal.modules.audit import trail as audit
 from portal.modules.sops.spec import (
     DocumentSpec,
@@ -29,6 +30,9 @@ class Upload:
     filename: str
     data: bytes
     media_type: str = ""
+    previews: tuple[str, ...] | None = None
+    """Storage keys of its page previews, made by ``with_previews`` before the transaction
+    (None: not made yet)."""
 
 
 def screen_uploads(spec: SopSpec, uploads: Mapping[str, Upload]):
@@ -99,10 +103,38 @@ def upload_problem(doc: DocumentSpec, upload: Upload):
     allowed type), or None."""
     if len(upload.data) > doc.max_size_mb * 1024 * 1024:
         return _l("%(label)s melebihi %(size)s MB.", label=doc.label, size=doc.max_size_mb)
-    if sniff(upload.data, doc.media_types) is None:
+    media_type = sniff(upload.data, doc.media_types)
+    if media_type is None:
         return _l("%(label)s harus berupa berkas %(types)s.", label=doc.label,
                   types=", ".join(doc.media).upper())
+    size = image_size(upload.data, media_type) if media_type.startswith("image/") else None
+    if size is not None and size[0] * size[1] > MAX_PIXELS:
+        # A decompression bomb or an over-sized scan: refused from the header, undecoded.
+        return _l("%(label)s: gambar %(width)s×%(height)s piksel terlalu besar (paling banyak "
+                  "%(max)s juta piksel). Perkecil resolusinya lalu unggah lagi.",
+                  label=doc.label, width=size[0], height=size[1], max=MAX_PIXELS // 1_000_000)
     return None
+
+
+PREVIEWABLE = ("application/pdf", "image/jpeg", "image/png")
+
+
+def with_previews(uploads: Mapping[str, Upload], storage: Storage) -> dict[str, Upload]:
+    """The uploads with their page previews rendered and stored: call it before the
+    transaction that records them, so no lock is held while a file renders (an image over
+    MAX_PIXELS gets none: ``upload_problem`` refuses it)."""
+    prepared = {}
+    for key, upload in (uploads or {}).items():
+        media_type = sniff(upload.data, PREVIEWABLE) if upload.data else None
+        if media_type is None or upload.previews is not None:
+            prepared[key] = upload
+            continue
+        size = image_size(upload.data, media_type) if media_type.startswith("image/") else None
+        images = ([] if size is not None and size[0] * size[1] > MAX_PIXELS
+                  else make_upload_previews(upload.data, media_type))
+        keys = tuple(storage.put(image)[0] for image in images)
+        prepared[key] = dataclasses.replace(upload, previews=keys)
+    return prepared
 
 
 def upload_problems(spec: SopSpec, step: StepSpec, form, uploads: Mapping[str, Upload],
@@ -145,7 +177,9 @@ def store_uploads(application: Application, uploads: Mapping[str, Upload], user:
         key_, digest = storage.put(upload.data)
         media_type = sniff(upload.data, known[key].media_types)
         version = latest[key].version + 1 if key in latest else 1
-        previews = [storage.put(image)[0] for image in make_previews(upload.data, media_type)]
+        if upload.previews is None:  # a caller that did not prepare them: render here
+            upload = with_previews({key: upload}, storage)[key]
+        previews = list(upload.previews or ())
         document = Document.create(
             application=application, requirement=key, version=version,
             filename=_safe_name(upload.filename), media_type=media_type, size=len(upload.data),
@@ -188,3 +222,33 @@ def replaced_since_return(application: Application) -> frozenset[str]:
         return frozenset()
     return frozenset(key for key, doc in Document.latest_for(application).items()
                      if doc.version > 1 and doc.uploaded_at >= returned.decided_at)
+
+
+def official_documents_at_step(spec: SopSpec, step_key: str, form) -> list[DocumentSpec]:
+    """The documents the official acting at a step uploads there (a technical
+    recommendation, the scan of a signed permit), those that apply to the form's answers."""
+    return [d for d in documents_at_step(spec, step_key, form) if spec.by_official(d)]
+
+
+def official_upload_problems(spec: SopSpec, step: StepSpec, form, uploads: Mapping[str, Upload],
+                             forward: bool) -> dict[str, object]:
+    """Each problem with what an official uploaded with a decision, keyed by document: a
+    file the step does not ask for, one refused by the same screen as the applicant's
+    (size, real type), or a required one missing. A document is the product of the step's
+    forward decision: every forward brings its required documents anew; a return or a
+    rejection needs none (but what comes with it is screened and kept)."""
+    wanted = {d.key: d for d in official_documents_at_step(spec, step.key, form)}
+    errors: dict[str, object] = {}
+    for key, upload in uploads.items():
+        if key not in wanted and upload.data:
+            errors[key] = _l("Dokumen ini tidak diminta pada langkah ini.")
+    for key, doc in wanted.items():
+        upload = uploads.get(key)
+        if upload is None or not upload.data:
+            if forward and doc.required:
+                errors[key] = _l("%(label)s wajib diunggah.", label=doc.label)
+            continue
+        problem = upload_problem(doc, upload)
+        if problem is not None:
+            errors[key] = problem
+    return errors

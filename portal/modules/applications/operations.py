@@ -15,6 +15,7 @@ from peewee import IntegrityError
 from portal.calendar.duration import Unit
 from portal.core.db import db
 from portal.core.errors import NotFound, OperationError, PermissionDenied, ValidationError
+from portal.core.forms import NAME_MAX, TEXT_MAX, ascii_digits, date_range_problem, length_problem
 from portal.core.i18n import LazyText
 from portal.core.i18n import lazy_gettext as _l
 from portal.core.model import utcnow
@@ -28,11 +29,14 @@ from portal.modules.applications.documents import (
     Upload,
     failed_documents,
     judged_documents,
+    official_upload_problems,
     screen_uploads,
     store_uploads,
     upload_problems,
+    with_previews,
 )
 from portal.modules.applications.models import Application, Decision, Document, Task
+from portal.modules.applications.results import official_upload_ids
 from portal.modules.audit import trail as audit
 from portal.modules.letters import issuance
 from portal.modules.sops import engine
@@ -77,6 +81,7 @@ def save_draft(user: User, sop_code: str, form: Mapping[str, Any],
     known = {f.key for f in spec.fields}
     values = {k: str(v).strip()[:2000] for k, v in (form or {}).items() if k in known}
     good, errors = screen_uploads(spec, uploads)
+    good = with_previews(good, storage)  # rendered before the transaction: no lock held
     with db.atomic():
         _ensure_may_open(user, spec, version.agency, drafting=True)
         if draft_id is not None:
@@ -126,6 +131,7 @@ def submit_application(user: User, sop_code: str, form: Mapping[str, Any],
         raise NotFound(_l("Layanan %(code)s tidak ditemukan.", code=repr(sop_code)))
     spec = version.spec
     opening = spec.application_steps[0]
+    uploads = with_previews(uploads, storage)  # rendered before the transaction: no lock held
     with db.atomic():
         agency = version.agency
         _ensure_may_open(user, spec, agency)
@@ -208,6 +214,8 @@ def decide(task_id: int, user: User, outcome: str, note: str = "",
     """
     now = now or utcnow()
     uploads = uploads or {}
+    if storage is not None:
+        uploads = with_previews(uploads, storage)  # before the transaction: no lock held
     with db.atomic():
         task = Task.get_or_none(Task.id == task_id)
         if task is None:
@@ -230,8 +238,20 @@ def decide(task_id: int, user: User, outcome: str, note: str = "",
         if chosen.note_required and not (note or "").strip():
             raise ValidationError({"note": _l("Alasan wajib diisi.")})
         data = _clean_verdicts(spec, step, application, verdicts, chosen)
-        if step.record and chosen.effect is Effect.FORWARD:
-            data["record"] = _clean_fields(step.record, record or {})
+        forward = chosen.effect is Effect.FORWARD
+        by_official = task.assignee_id is None and task.kind != "correction"
+        problems: dict[str, object] = {}
+        if step.record and forward:
+            data["record"], problems = _fields_and_problems(step.record, record or {})
+        if by_official:
+            # What the official produces here (a recommendation, a scan), screened like the
+            # applicant's uploads; told together with the recorded values' problems.
+            problems.update(official_upload_problems(spec, step, application.form_data,
+                                                     uploads, forward))
+        if problems:
+            raise ValidationError(problems)
+        if uploads and storage is None:
+            raise OperationError("storage is required to accept uploads")
         if step.action is ActionKind.HAND_OVER and chosen.effect is Effect.FORWARD:
             # The official confirms the pickup ticket the system issued; nobody types it.
             ticket = issuance.collection_ticket(application)
@@ -246,6 +266,12 @@ def decide(task_id: int, user: User, outcome: str, note: str = "",
                  .where((Task.id == task.id) & (Task.status == "open")).execute())
         if taken != 1:
             raise AlreadyDecided(Task.get_by_id(task.id))
+        if by_official and uploads:
+            store_uploads(application, uploads, user, storage, now)
+        produced = [key for key, upload in uploads.items()
+                    if upload.data and spec.by_official(spec.document(key))]
+        if produced:  # which versions this decision brought, shown to every later actor
+            data["documents"] = official_upload_ids(application, produced)
         return _apply(task, application, spec, user, position, capacity, outcome, note,
                       data, now, already_taken=True)
 
@@ -443,14 +469,6 @@ def _ensure_may_open(user: User, spec: SopSpec, agency: Agency, drafting: bool =
                               title=initiator.title))
 
 
-def _clean_fields(fields, form: Mapping[str, Any]) -> dict[str, str]:
-    """Keep the fields that apply, checked; raises ValidationError listing every problem."""
-    clean, errors = _fields_and_problems(fields, form)
-    if errors:
-        raise ValidationError(errors)
-    return clean
-
-
 def _fields_and_problems(fields, form: Mapping[str, Any]) -> tuple[dict[str, str],
                                                                    dict[str, object]]:
     """The values of the fields that apply, and each field's problem (none raised)."""
@@ -465,14 +483,29 @@ def _fields_and_problems(fields, form: Mapping[str, Any]) -> tuple[dict[str, str
             if field.required:
                 errors[field.key] = _l("%(label)s wajib diisi.", label=field.label)
             continue
+        if field.type in ("nik", "phone", "number"):
+            value = ascii_digits(value)  # the same number typed on another keyboard
         problem = _field_problem(field.type, value, field.choices)
         if problem:
             errors[field.key] = problem
         clean[field.key] = value
+    for field in fields:  # a date that may not precede another (an end after its start)
+        if field.not_before and field.key in clean and field.not_before in clean \
+                and field.key not in errors and field.not_before not in errors:
+            problem = date_range_problem(dt.date.fromisoformat(clean[field.not_before]),
+                                         dt.date.fromisoformat(clean[field.key]))
+            if problem:
+                errors[field.key] = problem
     return clean, errors
 
 
+# The longest value of each field type (a typed text, the longest a form's free text).
+_FIELD_MAX = {"textarea": TEXT_MAX, "text": NAME_MAX * 2}
+
+
 def _field_problem(kind: str, value: str, choices) -> LazyText | None:
+    if problem := length_problem(value, _FIELD_MAX.get(kind, NAME_MAX)):
+        return problem
     if kind == "choice" and value not in {v for v, _ in choices}:
         return _l("Pilih salah satu pilihan yang tersedia.")
     if kind == "date":
@@ -480,13 +513,13 @@ def _field_problem(kind: str, value: str, choices) -> LazyText | None:
             dt.date.fromisoformat(value)
         except ValueError:
             return _l("Tanggal tidak valid (format TTTT-BB-HH).")
-    if kind == "number" and not re.fullmatch(r"-?\d+([.,]\d+)?", value):
+    if kind == "number" and not re.fullmatch(r"-?[0-9]+([.,][0-9]+)?", value):
         return _l("Isi dengan angka.")
     if kind == "email":
         return email_problem(value)
-    if kind == "nik" and not re.fullmatch(r"\d{16}", value):
+    if kind == "nik" and not re.fullmatch(r"[0-9]{16}", value):
         return _l("NIK terdiri dari 16 angka.")
-    if kind == "phone" and not re.fullmatch(r"\+?[\d\s-]{8,20}", value):
+    if kind == "phone" and not re.fullmatch(r"\+?[0-9 -]{8,20}", value):
         return _l("Nomor telepon tidak valid.")
     return None
 

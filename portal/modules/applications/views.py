@@ -6,11 +6,10 @@ from __future__ import annotations
 import uuid
 from typing import NamedTuple
 
-from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from portal.config import current_config
 from portal.core.db import db
 from portal.core.errors import OperationError, PermissionDenied, ValidationError
 from portal.core.model import utcnow
@@ -19,7 +18,7 @@ from portal.modules.accounts import approvals as accounts_approvals
 from portal.modules.accounts import staff
 from portal.modules.accounts.guards import is_approver
 from portal.modules.agencies.models import Agency
-from portal.modules.applications import access, documents, operations
+from portal.modules.applications import access, documents, operations, results
 from portal.modules.applications.documents import Upload
 from portal.modules.applications.models import Application, Decision, Document, Task
 from portal.modules.applications.timeline import timeline
@@ -30,14 +29,15 @@ from portal.modules.sla.reminders import due_state
 from portal.modules.sops import engine
 from portal.modules.sops.models import SopVersion
 from portal.modules.sops.spec import ActionKind, Effect
-from portal.storage import Storage
+from portal.storage import Storage, current_storage
+from portal.storage import send as send_stored
 
 bp = Blueprint("applications", __name__)
 
 
 
 def _storage() -> Storage:
-    return Storage(current_config().storage_dir)
+    return current_storage()
 
 
 @bp.get("/home")
@@ -180,6 +180,10 @@ def _application_context(application, errors=None, values=None):
             "task": task, "mine": mine, "step": step, "last_return": last_return,
             "failed": failed, "step_documents": step_documents, "outcomes": outcomes,
             "documents": Document.latest_for(application), "errors": errors or {},
+            # What officials produced: everything for an official opening this page, what
+            # the SOP marks public for the applicant.
+            "results": results.step_results(
+                application, access.sees_as_official(current_account(), application)),
             "values": values if values is not None else dict(application.form_data),
             "correcting": mine and task.kind == "correction",
             "letters": list(application.letters.order_by(Letter.id)),
@@ -224,14 +228,14 @@ def act(app_id):
 def document(doc_id):
     """Download an uploaded document (only for those entitled to its file); audited."""
     doc = Document.get_or_none(Document.id == doc_id)
-    if doc is None or not access.can_view_application(current_account(), doc.application):
+    if doc is None or not access.can_view_document(current_account(), doc):
         abort(404)
     with db.atomic():
         audit.record(current_account(), "document.viewed", doc, requirement=doc.requirement,
                      version=doc.version)
-    response = send_file(_storage().path(doc.storage_key), mimetype=doc.media_type,
-                         as_attachment=request.args.get("inline") is None,
-                         download_name=doc.filename, max_age=0)
+    response = send_stored(doc.storage_key, mimetype=doc.media_type,
+                           as_attachment=request.args.get("inline") is None,
+                           download_name=doc.filename, max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
@@ -241,11 +245,10 @@ def document(doc_id):
 def preview(doc_id, page):
     """A small image of one page of an uploaded document (for those entitled to its file)."""
     doc = Document.get_or_none(Document.id == doc_id)
-    if doc is None or not access.can_view_application(current_account(), doc.application) \
+    if doc is None or not access.can_view_document(current_account(), doc) \
             or not 0 <= page < len(doc.previews or []):
         abort(404)
-    response = send_file(_storage().path(doc.previews[page]), mimetype="image/jpeg",
-                         max_age=3600)
+    response = send_stored(doc.previews[page], mimetype="image/jpeg", max_age=3600)
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response
 
@@ -344,6 +347,13 @@ def _task_context(task, errors=None, form=None, done=None, confirm=None):
     return {"task": task, "application": application, "spec": spec, "step": step,
             "may_act": may_act, "outcomes": outcomes, "decision": decision,
             "official": official,
+            # The documents this official produces here, uploaded with the decision.
+            "produces": (documents.official_documents_at_step(spec, step.key,
+                                                              application.form_data)
+                         if may_act and task.kind != "correction" else []),
+            # What earlier officials recorded and uploaded, step by step.
+            "results": results.step_results(
+                application, access.sees_as_official(current_account(), application)),
             "documents": Document.latest_for(application), "judged": judged,
             "rows": timeline(application), "errors": errors or {}, "form": form or {},
             "calendar": application.agency.calendar(), "next_task": next_task,
@@ -415,8 +425,8 @@ def decide(task_id):
         operations.decide(task.id, current_account(), form.get("outcome", ""),
                           note=form.get("note", ""),
                           verdicts=verdicts or None, record=record,
-                          uploads=uploads_from_request() if task.kind == "correction" else None,
-                          storage=Storage(current_config().storage_dir))
+                          uploads=uploads_from_request(),
+                          storage=_storage())
     except PermissionDenied:
         abort(403)
     except operations.AlreadyDecided as exc:

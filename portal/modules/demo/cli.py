@@ -10,7 +10,7 @@ from portal.config import current_config
 from portal.core.errors import OperationError
 from portal.modules.demo.data import DEMO_PASSWORD
 from portal.modules.letters.models import Letter
-from portal.storage import Storage
+from portal.storage import current_storage
 
 
 @click.group("demo", invoke_without_command=True, help="Load demo data, or walk an SOP.")
@@ -35,7 +35,7 @@ def demo_walk(sop_code):
     """Run one file of SOP_CODE through every step as the demo officials; print its path."""
     from portal.modules.demo.data import walk
 
-    storage = Storage(current_config().storage_dir)
+    storage = current_storage()
     try:
         application, path = walk(sop_code, storage)
     except OperationError as exc:
@@ -47,7 +47,7 @@ def demo_walk(sop_code):
         click.echo(f"  {step.ref:>4} {step.step:26} {step.by:46} {step.outcome:12} due {step.due}")
     click.echo(f"final state: {application.status}")
     for letter in application.letters.order_by(Letter.id):
-        click.echo(f"letter {letter.title} {letter.number}: {storage.path(letter.storage_key)}")
+        click.echo(f"letter {letter.title} {letter.number}: {storage.locate(letter.storage_key)}")
         click.echo(f"  verify at {current_config().url(f'/v/{letter.token}')}")
     sys.exit(0 if application.status == "completed" else 1)
 

@@ -275,8 +275,8 @@ def walk(sop_code: str, storage: Storage, applicant_email: str = DEMO_APPLICANT,
             actor = deciders[task.position_id]
         else:
             actor = _holder(task.position.agency, task.position.key)
-        uploads = sample_uploads(spec, step.key, application.form_data) if task.assignee_id \
-            else None
+        # The applicant's documents at their steps, an official's (a recommendation) at theirs.
+        uploads = sample_uploads(spec, step.key, application.form_data)
         due = version.agency.calendar().format(task.due_at) if task.due_at else "-"
         applications_operations.decide(task.id, actor, outcome.key, uploads=uploads,
                                        storage=storage,

@@ -1,4 +1,4 @@
-"""`flask letters verify FILE.pdf`: the verification page's verdict on a file."""
+"""`flask letters verify FILE.pdf [--at DATE]`: the verification page's verdict on a file."""
 
 from __future__ import annotations
 
@@ -13,33 +13,62 @@ letters_cli = AppGroup("letters", help="Issued letters.")
 
 @letters_cli.command("verify")
 @click.argument("pdf", type=click.Path(exists=True, dir_okay=False))
-def letters_verify(pdf):
+@click.option("--at", "at", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Check certificates as of this date (end of the day, UTC) instead of the "
+                   "time the file proves or the portal recorded.")
+def letters_verify(pdf, at):
     """The verdict the verification page gives on a file: exit 0 only for a genuine,
     unaltered letter that is still valid."""
-    from portal.modules.letters.verification import verify_presented
+    import datetime as dt
 
-    data = Path(pdf).read_bytes()
-    verdict = verify_presented(None, data)
-    letter = verdict.other  # the issued letter this file is, by content or by its QR code
-    report = verdict.report
+    from portal.modules.letters.verification import summary_en, verify_presented
+
+    moment = None if at is None else (at.replace(tzinfo=dt.UTC)
+                                      + dt.timedelta(days=1, seconds=-1))
+    verdict = verify_presented(Path(pdf).read_bytes(), at=moment)
+    file, letter = verdict.file, verdict.matched
     click.echo(f"file: {pdf}")
-    click.echo(f"signatures: {len(report.signatures)}; intact and covering the whole file: "
-               f"{'yes' if report.intact else 'no'}; added after signing: "
-               f"{'yes' if report.modified_after_signing else 'no'}; trusted: "
-               f"{'yes' if report.trusted else 'no'}")
-    for signature in report.signatures:
+    click.echo(f"outcome: {verdict.kind}")
+    for signature in file.signatures:
         click.echo(f"  {signature.field_name}: {signature.signer} ({signature.signer_position})"
-                   f" intact={signature.intact} whole_file={signature.whole_file}")
+                   f" intact={signature.intact} trusted={signature.trusted}"
+                   f"{' timestamped' if signature.timestamped else ''}")
+    for finding in file.findings:
+        click.echo(f"  found: {finding.en}")
+    when = file.validated_at.isoformat() if file.validated_at else "now"
+    click.echo(f"certificates checked at: {when} ({file.time_source})")
     if letter is None:
-        click.echo("issued letter: none matches (not issued by this portal, or altered)")
+        click.echo("issued letter: none (this file does not begin with a letter this portal "
+                   "issued)")
     else:
-        exact = letter.sha256 == __import__("hashlib").sha256(data).hexdigest()
+        how = ("exactly the issued file" if file.exact else
+               "the issued file followed by whitespace" if file.trailing_whitespace else
+               "the issued file with validation data added" if file.ok else
+               "the issued file with other changes appended")
         click.echo(f"issued letter: {letter.title} {letter.number} ({letter.agency.name}), "
-                   f"status {letter.status}; this file is "
-                   f"{'exactly the issued file' if exact else 'NOT the issued file'}")
-    click.echo(report.verdict_en)
-    ok = report.ok and letter is not None and letter.status == "valid" and \
-        letter.sha256 == __import__("hashlib").sha256(data).hexdigest()
-    click.echo("VERDICT: genuine, unaltered and valid" if ok else "VERDICT: NOT valid")
-    sys.exit(0 if ok else 1)
+                   f"status {letter.status}; this file is {how}")
+    click.echo(summary_en(verdict))
+    click.echo("VERDICT: genuine, unaltered and valid" if verdict.ok else "VERDICT: NOT valid")
+    sys.exit(0 if verdict.ok else 1)
 
+
+
+@letters_cli.command("extend")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Extend at most this many letters in this run.")
+def letters_extend(limit):
+    """Add document timestamps (PAdES B-LTA) to letters that need them: those signed while
+    the timestamp authority was down, and those whose newest timestamp is old or whose TSA
+    certificate nears its end. Run it daily from cron; exit 1 when something was left."""
+    from portal.modules.letters.extend import extend_due
+
+    run = extend_due(limit=limit)
+    for letter, before, after in run.extended:
+        click.echo(f"extended: {letter.number} ({letter.agency.name}) {before} -> {after}")
+    for letter, why in run.failed:
+        click.echo(f"not extended: {letter.number} ({letter.agency.name}): {why}", err=True)
+    if run.stopped:
+        click.echo(f"stopped: {run.stopped}", err=True)
+    left = run.due - len(run.extended)
+    click.echo(f"{len(run.extended)} letter(s) extended, {left} left of {run.due} due")
+    sys.exit(0 if run.ok else 1)

@@ -19,11 +19,11 @@ from portal.modules.accounts.models import Position, User, capacity_prefix
 from portal.modules.agencies.models import Agency
 from portal.modules.applications.models import Application, Decision
 from portal.modules.audit import trail as audit
-from portal.modules.letters import keys, notify
+from portal.modules.letters import extend, keys, notify, pages
 from portal.modules.letters.models import Letter
 from portal.modules.letters.wording import SANDBOX, date_id, letter_source, parse_wording
 from portal.modules.sops.spec import ActionKind, ActorKind, LetterSpec, SopSpec, StepSpec
-from portal.storage import Storage
+from portal.storage import current_storage
 
 DEFAULT_NUMBERING = "{seq}/{letter}/{agency}/{roman_month}/{year}"
 
@@ -151,12 +151,18 @@ def _context(application: Application, spec: SopSpec, letter: LetterSpec, number
         return labels.get(k, {}).get(v, v) if isinstance(v, str) else v
 
     form = {k: shown(k, v) for k, v in application.form_data.items()}
+    # record.<step>.<field>: what was recorded at that step (its latest decision), blank
+    # until the step is decided; recorded.<field>: the same, by field key alone.
+    record = {s.key: dict.fromkeys((f.key for f in s.record), "")
+              for s in spec.steps if s.record}
     recorded: dict[str, str] = {}
     for decision in Decision.history(application):
-        recorded.update((k, shown(k, v)) for k, v in
-                        ((decision.data or {}).get("record", {})).items())
+        values = {k: shown(k, v) for k, v in ((decision.data or {}).get("record", {})).items()}
+        recorded.update(values)
+        if decision.step_key in record:
+            record[decision.step_key].update(values)
     return {"applicant": {"name": application.applicant.name},
-            "form": form, "recorded": recorded,
+            "form": form, "recorded": recorded, "record": record,
             "agency": {"name": application.agency.name, "city": application.agency.city},
             "application": {"registration_number": application.registration_number},
             "service": spec.title, "letter": {"title": letter.title, "key": letter.key},
@@ -194,7 +200,7 @@ def _logo(agency: Agency) -> bytes | None:
     """The agency's kop logo (stored scaled by the settings page), or None."""
     if not agency.logo_key:
         return None
-    return Storage(current_config().storage_dir).read(agency.logo_key)
+    return current_storage().read(agency.logo_key)
 
 
 def collection_ticket(application: Application) -> Letter | None:
@@ -246,7 +252,7 @@ def _issue_one(application, spec, letter_spec, step, decider, position, capacity
     series = f"letter:{fmt}"
     seq = next_value(agency.code, series, local_now.year)
     number = format_number(fmt, seq, local_now, agency.code.upper())
-    token = secrets.token_urlsafe(24)  # 192 random bits
+    token = secrets.token_urlsafe(16)  # 128 random bits in 22 characters: a sparser QR code
     url = current_config().url(f"/v/{token}")
     prefix, own_title = capacity_prefix(signer.capacity), signer.title
     if signer.capacity == "an":  # "a.n. Kepala Dinas" above the signer's own title
@@ -259,27 +265,36 @@ def _issue_one(application, spec, letter_spec, step, decider, position, capacity
     try:
         rendered = signing.render_letter(content)
         identity = keys.signer_identity(signer.user, own_title, agency.name)
-        pdf = signing.sign_letter(
+        # B-LT with a TSA configured; a TSA outage costs a level (B-B, queued for
+        # `letters extend`), never the letter (extend.py).
+        signed = extend.sign(
             rendered.pdf, identity, rendered.signature_box, qr_url=url,
-            stamp_lines=signing.stamp_lines(signer.user.name, local_now, calendar.zone_label),
-            signing_time=now, certify=True,
-            timestamper_url=current_config().signing_tsa_url or None)
+            lines=signing.stamp_lines(signer.user.name, local_now, calendar.zone_label),
+            signing_time=now)
     except (signing.SigningError, ValueError) as exc:
         raise LetterError(_l("%(letter)s gagal ditandatangani: %(problem)s",
                              letter=letter_spec.title, problem=str(exc))) from None
-    storage_key, digest = Storage(current_config().storage_dir).put(pdf)
+    pdf = signed.pdf
+    # Stored under a staging name now and promoted to its key only once this transaction
+    # commits: a crash or a rollback before the commit leaves no signed PDF at a key (the
+    # number it carries goes to the next letter), only a staging object that is never
+    # served or backed up and that `flask storage sweep` deletes (portal/storage/).
+    storage_key, digest = current_storage().put_after_commit(pdf)
     letter = Letter.create(
         application=application, agency=agency, letter_key=letter_spec.key,
         title=letter_spec.title, number=number, series=series, seq=seq, year=local_now.year,
         token=token, storage_key=storage_key, sha256=digest, size=len(pdf),
         signer=signer.user, signer_position=signer.position, capacity=signer.capacity,
         signer_name=signer.user.name, signer_nip=signer.user.nip or "",
-        signer_title=own_title, issued_at=now,
+        signer_title=own_title, issued_at=now, level=signed.level,
         # An internal letter (opened by an official) is not issued to a person.
         holder_name=(application.applicant.name
                      if spec.initiator.kind is ActorKind.APPLICANT else ""))
+    extend.record_revision(letter, 1, storage_key, digest, signed)  # every stored file
+    pages.record_print(letter, pdf, content)  # page images, subject, name: the public page
     audit.record(decider, "letter.issued", letter, number=number, sha256=digest,
-                 letter=letter_spec.key, signer=signer.user.id)
+                 letter=letter_spec.key, signer=signer.user.id, level=signed.level,
+                 **({"level_problem": signed.problem} if signed.problem else {}))
     notify.letter_issued(letter, letter_spec.notice)
     if replaces is not None:
         replaces.status, replaces.replaced_by = "replaced", letter

@@ -3,25 +3,32 @@ letter wording."""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import defaultdict, deque
-
-from flask import Blueprint, Response, abort, current_app, redirect, request, send_file, url_for
+from flask import Blueprint, Response, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from portal.config import current_config
 from portal.core.db import db
-from portal.core.errors import ValidationError
+from portal.core.errors import NotFound, ValidationError
+from portal.core.limits import limited
 from portal.core.web import current_account, render
 from portal.modules.accounts.guards import admin_required, administered_agency
 from portal.modules.applications import access
 from portal.modules.applications.models import Application, Decision, Task
 from portal.modules.audit import trail as audit
-from portal.modules.letters import drafts, issuance, keys, operations, verification, wording
-from portal.modules.letters.models import Letter
+from portal.modules.letters import (
+    certificates,
+    drafts,
+    issuance,
+    keys,
+    operations,
+    pages,
+    verification,
+    wording,
+)
+from portal.modules.letters.models import Letter, LetterRevision
+from portal.modules.letters.revocations import CertificateRevocation
 from portal.modules.sops.models import SopVersion
-from portal.storage import Storage
+from portal.storage import send as send_stored
 
 bp = Blueprint("letters", __name__)
 
@@ -78,49 +85,17 @@ def letter_template(sop_code, letter_key):
 MAX_PRESENTED = 20 * 1024 * 1024
 
 
-class _RateLimit:
-    """A sliding window per client address, per process (enough to stop a scraper of
-    tokens; a shared limit across hosts belongs in the reverse proxy)."""
-
-    def __init__(self, limit: int, seconds: float):
-        self.limit, self.seconds = limit, seconds
-        self.hits: dict[str, deque] = defaultdict(deque)
-        self.lock = threading.Lock()
-
-    def allow(self, key: str) -> bool:
-        now = time.monotonic()
-        with self.lock:
-            hits = self.hits[key]
-            while hits and hits[0] <= now - self.seconds:
-                hits.popleft()
-            if len(hits) >= self.limit:
-                return False
-            hits.append(now)
-            if len(self.hits) > 10000:  # forget idle clients
-                for other in [k for k, v in self.hits.items() if not v]:
-                    del self.hits[other]
-            return True
-
-
-def _limit(kind: str) -> _RateLimit:
-    """The app's limiter for page views or file checks (kept with the app, not the module)."""
-    limits = current_app.extensions.setdefault("verification_limits", {
-        "view": _RateLimit(60, 60), "check": _RateLimit(10, 60)})
-    return limits[kind]
-
-
 def _no_store(response):
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 @bp.route("/v/<token>", methods=["GET", "POST"])
+@limited("verify_view", methods=("GET",))
+@limited("verify_check", methods=("POST",))
 def verify(token):
-    """Is this letter genuine, unaltered and still valid? No account, no JavaScript."""
-    limiter = _limit("check" if request.method == "POST" else "view")
-    if not limiter.allow(request.remote_addr or "?"):
-        return _no_store(render("error.html", status=429, code=429,
-                                message="Terlalu banyak pemeriksaan. Coba lagi sebentar lagi."))
+    """Is this letter genuine, unaltered and still valid? No account, no JavaScript. The
+    record's status and the verdict on an uploaded file are shown apart."""
     letter = Letter.by_token(token)
     if letter is None:
         return _no_store(render("verify.html", status=404, letter=None, verdict=None))
@@ -129,20 +104,41 @@ def verify(token):
         upload = request.files.get("file")
         data = upload.read(MAX_PRESENTED + 1) if upload else b""
         if not data:
-            error = "Pilih berkas PDF surat yang ingin diperiksa."
+            error = _("Pilih berkas PDF surat yang ingin diperiksa.")
         elif len(data) > MAX_PRESENTED:
-            error = "Berkas terlalu besar (maksimal 20 MB)."
+            error = _("Berkas terlalu besar (maksimal 20 MB).")
         else:
-            verdict = verification.verify_presented(letter, data)
+            verdict = verification.verify_presented(data, letter)
     with db.atomic():
         audit.record(None, "letter.verified" if verdict else "letter.viewed_public", letter,
-                     presented=bool(verdict), exact=bool(verdict and verdict.exact))
-    calendar = letter.agency.calendar()
+                     presented=bool(verdict), exact=bool(verdict and verdict.exact),
+                     **({"verdict": verdict.kind} if verdict else {}))
     return _no_store(render("verify.html", "result", status=422 if error else 200,
-                            letter=letter, verdict=verdict, error=error, calendar=calendar,
+                            letter=letter, verdict=verdict, error=error,
+                            calendar=letter.agency.calendar(),
                             holder=wording.mask_name(letter.holder_name),
+                            pages=pages.LetterPage.of(letter),
                             replacement=letter.replaced_by,
-                            dev_ca=not current_config().signing_p12_dir))
+                            dev_ca=keys.uses_dev_ca()))
+
+
+@bp.get("/v/<token>/pages/<int:page>.jpg")
+@limited("verify_view", methods=("GET",))  # no token oracle that escapes the page's limit
+def verify_page_image(token, page):
+    """One page of the issued letter as a small grey image, to compare with a paper copy:
+    public under the letter's token (it shows nothing the paper does not)."""
+    letter = Letter.by_token(token)
+    image = (pages.LetterPage.get_or_none((pages.LetterPage.letter == letter)
+                                          & (pages.LetterPage.page == page))
+             if letter is not None else None)
+    if image is None:
+        abort(404)
+    if page == 0:  # the images were looked at: once per view, not once per page
+        with db.atomic():
+            audit.record(None, "letter.pages_viewed", letter)
+    response = send_stored(image.storage_key, mimetype="image/jpeg", max_age=3600)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 @bp.get("/ca.pem")
@@ -153,6 +149,62 @@ def ca_certificate():
         abort(404)
     return Response(pem, mimetype="application/x-pem-file",
                     headers={"Content-Disposition": "attachment; filename=absah-dev-ca.pem"})
+
+
+@bp.get("/ca.crl")
+def ca_crl():
+    """The development CA's certificate revocation list (DER), named in its certificates."""
+    if not keys.uses_dev_ca():
+        abort(404)
+    response = Response(certificates.current_crl(), mimetype="application/pkix-crl",
+                        headers={"Content-Disposition": "inline; filename=absah-dev-ca.crl"})
+    response.headers["Cache-Control"] = "public, max-age=300"  # a revocation shows in minutes
+    return response
+
+
+def _certificates_page(status: int = 200, errors: dict | None = None, official_id=None,
+                       form=None):
+    agency = administered_agency()
+    return render("admin/certificates.html", status=status, agency=agency,
+                  rows=certificates.certificate_rows(agency),
+                  revocations=CertificateRevocation.of_agency(agency),
+                  reasons=list(certificates.REASON_LABELS.items()), source=keys.source(),
+                  calendar=agency.calendar(), errors=errors or {}, official_id=official_id,
+                  form=form or {})
+
+
+@bp.get("/admin/signing-certificates")
+@admin_required
+def signing_certificates():
+    """The officials' signing certificates: revoke one, or (development CA) issue a new one."""
+    return _certificates_page()
+
+
+@bp.post("/admin/signing-certificates/<int:user_id>/revoke")
+@admin_required
+def revoke_certificate(user_id):
+    try:
+        certificates.revoke(current_account(), user_id, request.form.get("reason", ""),
+                            request.form.get("note", ""))
+    except ValidationError as exc:
+        return _certificates_page(422, exc.errors, user_id, request.form)
+    except NotFound:
+        abort(404)
+    flash(_("Sertifikat dicabut. Pejabat ini tidak dapat menandatangani dengannya lagi."), "ok")
+    return redirect(url_for("letters.signing_certificates"), 303)
+
+
+@bp.post("/admin/signing-certificates/<int:user_id>/reissue")
+@admin_required
+def reissue_certificate(user_id):
+    try:
+        certificates.reissue(current_account(), user_id)
+    except ValidationError as exc:
+        return _certificates_page(422, exc.errors, user_id, request.form)
+    except NotFound:
+        abort(404)
+    flash(_("Sertifikat baru diterbitkan."), "ok")
+    return redirect(url_for("letters.signing_certificates"), 303)
 
 
 def _entitled(letter_id) -> Letter:
@@ -170,9 +222,10 @@ def download(letter_id):
     letter = _entitled(letter_id)
     with db.atomic():
         audit.record(current_user._get_current_object(), "letter.downloaded", letter)
-    response = send_file(Storage(current_config().storage_dir).path(letter.storage_key),
-                         mimetype="application/pdf", as_attachment=True,
-                         download_name=f"{letter.number.replace('/', '-')}.pdf", max_age=0)
+    # the newest stored revision: the issued file plus the timestamps `letters extend` added
+    response = send_stored(LetterRevision.current_key(letter), mimetype="application/pdf",
+                           as_attachment=True,
+                           download_name=f"{letter.number.replace('/', '-')}.pdf", max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

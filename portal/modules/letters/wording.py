@@ -94,6 +94,10 @@ def check_letter_template(spec: SopSpec, letter: LetterSpec, source: str,
     context = sample_context(spec, letter, agency)
     try:
         problems = unknown_variables(text, context)  # lines as the administrator typed them
+        # Named with their lines before rendering: a misspelt step in record.<step>.<field>
+        # would otherwise stop the rendering with Jinja's own words.
+        if problems:
+            raise ValidationError({"source": " ".join(str(p) for p in problems)})
         rendered = SANDBOX.from_string(stored).render(context)
     except TemplateSyntaxError as exc:
         raise ValidationError({"source": _l(
@@ -102,8 +106,6 @@ def check_letter_template(spec: SopSpec, letter: LetterSpec, source: str,
     except TemplateError as exc:
         raise ValidationError({"source": _l("Templat tidak dapat dipakai: %(problem)s",
                                             problem=str(exc))}) from None
-    if problems:
-        raise ValidationError({"source": " ".join(str(p) for p in problems)})
     headers, body = parse_wording(rendered)
     return stored, headers, body
 
@@ -308,9 +310,11 @@ def sample_context(spec: SopSpec, letter: LetterSpec, agency=None) -> dict:
     """Values shaped like an issued letter's (issuance._context), for checking a template
     before it is used and for its preview: every variable a template may use."""
     form = {f.key: (f.choices[0][1] if f.choices else f"<{f.label}>") for f in spec.fields}
-    recorded = {f.key: (f.choices[0][1] if f.choices else f"<{f.label}>")
-                for s in spec.steps for f in s.record}
+    record = {s.key: {f.key: (f.choices[0][1] if f.choices else f"<{f.label}>")
+                      for f in s.record} for s in spec.steps if s.record}
+    recorded = {key: value for values in record.values() for key, value in values.items()}
     return {"applicant": {"name": "<Nama Pemohon>"}, "form": form, "recorded": recorded,
+            "record": record,
             "agency": {"name": agency.name if agency else "<Nama Instansi>",
                        "city": (agency.city if agency else None) or "<Kota>"},
             "application": {"registration_number": "<NOMOR REGISTRASI>"},

@@ -2,8 +2,9 @@
 
 An SOP (standar operasional prosedur) is data, not code. This module reads one YAML
 file, checks it thoroughly (unknown keys, dangling or unreachable steps, undefined
-actors, unreadable durations) and returns an immutable :class:`SopSpec`. Errors name
-the file, the line, the key path and the reason. No Flask, no database.
+actors, unreadable durations) and returns an immutable :class:`SopSpec` (the dataclasses
+are in ``spec_types``, and importable from here too). Errors name the file, the line, the
+key path and the reason. No Flask, no database.
 The format is documented for agencies in ``docs/sop-format.md``.
 """
 
@@ -12,378 +13,37 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
-from enum import Enum, StrEnum
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
-from portal.calendar import duration as durations
-from portal.calendar.duration import Duration, DurationError, Unit, parse_duration, total_minutes
+from portal.calendar.duration import Duration, DurationError, parse_duration
+from portal.modules.sops.spec_types import (
+    ACCOUNT_ACTIONS,
+    FIELD_TYPES,
+    FORMAT,
+    MEDIA_TYPES,
+    ActionKind,
+    ActorKind,
+    ActorSpec,
+    Condition,
+    DocumentSpec,
+    Effect,
+    FieldSpec,
+    LetterSpec,
+    OutcomeSpec,
+    Phase,
+    SopHeader,
+    SopSpec,
+    StepSpec,
+)
 
 __all__ = [
     "ActionKind", "ActorKind", "ActorSpec", "Condition", "DocumentSpec", "Effect", "FieldSpec",
     "LetterSpec", "OutcomeSpec", "Phase", "SopError", "SopHeader", "SopSpec", "SpecIssue",
     "StepSpec", "load_sop", "load_sop_file",
 ]
-
-FORMAT = "absah-sop/1"
-
-
-class ActorKind(StrEnum):
-    """Who an actor is: the applicant, a position (jabatan) in an agency, or an outside party."""
-
-    APPLICANT = "applicant"
-    POSITION = "position"
-    EXTERNAL = "external"
-
-
-class Phase(StrEnum):
-    """ACCOUNT steps happen while the applicant's account is made; APPLICATION steps per file."""
-
-    ACCOUNT = "account"
-    APPLICATION = "application"
-
-
-class ActionKind(StrEnum):
-    """What a step does; it decides the verbs the portal shows and what is recorded."""
-
-    # account phase
-    REGISTER = "register"
-    ACTIVATE = "activate"
-    CONFIRM_EMAIL = "confirm_email"
-    LOGIN = "login"
-    # application phase
-    SUBMIT = "submit"
-    DRAFT = "draft"
-    CHECK = "check"
-    VERIFY = "verify"
-    PARAF = "paraf"
-    APPROVE = "approve"
-    SIGN = "sign"
-    PRINT = "print"
-    NUMBER = "number"
-    ISSUE = "issue"
-    ARCHIVE = "archive"
-    DISTRIBUTE = "distribute"
-    HAND_OVER = "hand_over"
-    COLLECT = "collect"
-    RECEIVE = "receive"
-    RECORD_EXTERNAL = "record_external"
-    PUBLISH = "publish"
-    HOLD_EVENT = "hold_event"
-    INVOICE = "invoice"
-    PAY = "pay"
-    NOTIFY = "notify"
-
-
-ACCOUNT_ACTIONS = frozenset(
-    {ActionKind.REGISTER, ActionKind.ACTIVATE, ActionKind.CONFIRM_EMAIL, ActionKind.LOGIN}
-)
-
-
-class Effect(StrEnum):
-    """What an outcome does to the file."""
-
-    FORWARD = "forward"  # on to the next step (or the one named by `to`); past the last: done
-    RETURN = "return"  # back for correction to step `to`; resumes at `back_to` once corrected
-    REJECT = "reject"  # the case ends, refused
-
-
-FIELD_TYPES = ("text", "textarea", "number", "date", "choice", "email", "phone", "nik")
-MEDIA_TYPES = {
-    "pdf": "application/pdf",
-    "jpeg": "image/jpeg",
-    "png": "image/png",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-}
-
-
-# ---------------------------------------------------------------------------------------------
-# The spec
-
-
-@dataclass(frozen=True)
-class Condition:
-    """A test on the applicant's form data: field equals / in / filled, or all / any / not."""
-
-    op: str  # equals | in | filled | all | any | not
-    field: str | None = None
-    value: Any = None
-    children: tuple[Condition, ...] = ()
-
-    def holds(self, form: Mapping[str, Any]) -> bool:
-        """Evaluate on form data (missing fields are empty)."""
-        if self.op == "all":
-            return all(c.holds(form) for c in self.children)
-        if self.op == "any":
-            return any(c.holds(form) for c in self.children)
-        if self.op == "not":
-            return not self.children[0].holds(form)
-        current = form.get(self.field)
-        if self.op == "filled":
-            return (current not in (None, "", [])) == bool(self.value)
-        if self.op == "equals":
-            return _same(current, self.value)
-        if self.op == "in":
-            return any(_same(current, v) for v in self.value)
-        raise ValueError(f"unknown condition {self.op}")  # unreachable: validated at load
-
-    def fields(self) -> set[str]:
-        """Every form field the condition reads."""
-        names = {self.field} if self.field else set()
-        for child in self.children:
-            names |= child.fields()
-        return names
-
-
-def _same(current: Any, expected: Any) -> bool:
-    # Form data arrives as text from HTML forms; compare as text so `equals: 2` matches "2".
-    return current is not None and str(current) == str(expected)
-
-
-@dataclass(frozen=True)
-class FieldSpec:
-    """One input of the applicant's form."""
-
-    key: str
-    label: str
-    type: str = "text"
-    required: bool = True
-    choices: tuple[tuple[str, str], ...] = ()  # (value, label)
-    personal: bool = False  # NIK, health data: never in e-mails, logs or public pages
-    when: Condition | None = None
-    help: str = ""
-
-    def applies(self, form: Mapping[str, Any]) -> bool:
-        return self.when is None or self.when.holds(form)
-
-
-@dataclass(frozen=True)
-class DocumentSpec:
-    """A document the applicant uploads (persyaratan)."""
-
-    key: str
-    label: str
-    required: bool = True
-    when: Condition | None = None
-    media: tuple[str, ...] = ("pdf", "jpeg", "png")
-    max_size_mb: int = 5
-    personal: bool = False
-    help: str = ""
-    step: str | None = None  # uploaded at this step (default: the step that opens the file)
-
-    def applies(self, form: Mapping[str, Any]) -> bool:
-        return self.when is None or self.when.holds(form)
-
-    @property
-    def media_types(self) -> tuple[str, ...]:
-        return tuple(MEDIA_TYPES[m] for m in self.media)
-
-
-@dataclass(frozen=True)
-class ActorSpec:
-    """A role in the SOP table (pelaksana)."""
-
-    key: str
-    title: str
-    kind: ActorKind
-    office: str | None = None  # another agency's code when the position sits there
-    recorded_by: str | None = None  # for external parties: the position that records the result
-
-
-@dataclass(frozen=True)
-class OutcomeSpec:
-    """One choice the actor of a step has."""
-
-    key: str
-    label: str
-    effect: Effect
-    to: str | None = None
-    back_to: str | None = None
-    note_required: bool = False
-
-
-@dataclass(frozen=True)
-class StepSpec:
-    """One row of the SOP table."""
-
-    key: str
-    ref: str  # the row number in the original ("5", "6a")
-    title: str
-    actor: str
-    action: ActionKind
-    time: Duration | None
-    outcomes: tuple[OutcomeSpec, ...]
-    phase: Phase = Phase.APPLICATION
-    until_field: str | None = None  # "sesuai jadwal": due at the end of this date field
-    inputs: tuple[str, ...] = ()  # kelengkapan
-    output: str = ""
-    documents: tuple[str, ...] = ()  # documents judged one by one at this step
-    letters: tuple[str, ...] = ()
-    when: Condition | None = None  # the step only runs when this holds
-    note: str = ""
-    record: tuple[FieldSpec, ...] = ()  # what the actor records here (a code, a handover)
-    short: str = ""  # a few words for headings on a phone; the title is the SOP's sentence
-
-    def outcome(self, key: str) -> OutcomeSpec | None:
-        return next((o for o in self.outcomes if o.key == key), None)
-
-    @property
-    def heading(self) -> str:
-        """``short``, else the title cut at eight words (the full title stays on the page)."""
-        words = self.title.split()
-        return self.short or (self.title if len(words) <= 8 else " ".join(words[:8]) + " …")
-
-
-@dataclass(frozen=True)
-class LetterSpec:
-    """A document the SOP produces (output)."""
-
-    key: str
-    title: str
-    signer: str | None = None  # actor key of the signing position
-    numbering: str | None = None  # e.g. "445/{seq}/SDMK/{roman_month}/{year}"
-    note: str = ""
-    notice: str = "issued"  # the applicant's e-mail: "issued", or "collection" (a pickup ticket)
-
-
-@dataclass(frozen=True)
-class SopHeader:
-    """The header block of an SOP document."""
-
-    number: str
-    name: str
-    created: str = ""
-    revised: str = ""
-    effective: str = ""
-    approved_by: str = ""
-    legal_basis: tuple[str, ...] = ()
-    qualifications: tuple[str, ...] = ()
-    related_sops: tuple[str, ...] = ()
-    equipment: tuple[str, ...] = ()
-    warning: tuple[str, ...] = ()
-    records: tuple[str, ...] = ()
-    total_time: Duration | None = None
-    cost: str = ""
-
-
-@dataclass(frozen=True)
-class SopSpec:
-    """A whole SOP: header, actors, form, documents, steps and letters."""
-
-    code: str
-    version: int
-    agency: str
-    title: str
-    header: SopHeader
-    actors: tuple[ActorSpec, ...]
-    fields: tuple[FieldSpec, ...]
-    documents: tuple[DocumentSpec, ...]
-    steps: tuple[StepSpec, ...]
-    letters: tuple[LetterSpec, ...]
-    source_sha256: str = field(default="", compare=False)
-
-    def step(self, key: str) -> StepSpec:
-        for step in self.steps:
-            if step.key == key:
-                return step
-        raise KeyError(key)
-
-    def actor(self, key: str) -> ActorSpec:
-        for actor in self.actors:
-            if actor.key == key:
-                return actor
-        raise KeyError(key)
-
-    def letter(self, key: str) -> LetterSpec:
-        for letter in self.letters:
-            if letter.key == key:
-                return letter
-        raise KeyError(key)
-
-    def issuing_step(self, letter_key: str) -> StepSpec:
-        """Where a letter is numbered, signed and issued: the step that produces it, or the
-        first later numbering step (a digital signature must cover the number, so a letter
-        "signed, then numbered" on paper is issued once numbered)."""
-        steps = self.application_steps
-        start = next(i for i, s in enumerate(steps) if letter_key in s.letters)
-        for step in steps[start:]:
-            if step.action is ActionKind.NUMBER:
-                return step
-        return steps[start]
-
-    def letters_issued_at(self, step_key: str) -> tuple[LetterSpec, ...]:
-        """The letters issued when this step is decided."""
-        produced = {k for s in self.application_steps for k in s.letters}
-        return tuple(lt for lt in self.letters
-                     if lt.key in produced and self.issuing_step(lt.key).key == step_key)
-
-    @property
-    def account_steps(self) -> tuple[StepSpec, ...]:
-        return tuple(s for s in self.steps if s.phase is Phase.ACCOUNT)
-
-    @property
-    def application_steps(self) -> tuple[StepSpec, ...]:
-        return tuple(s for s in self.steps if s.phase is Phase.APPLICATION)
-
-    @property
-    def initiator(self) -> ActorSpec:
-        """Who opens a file: the actor of the first application step."""
-        return self.actor(self.application_steps[0].actor)
-
-    @property
-    def requires_account_approval(self) -> bool:
-        """True when an official must activate an applicant's account before they apply."""
-        return any(s.action is ActionKind.ACTIVATE for s in self.account_steps)
-
-    @property
-    def stated_times(self) -> tuple[Duration, ...]:
-        return tuple(s.time for s in self.steps if s.time is not None)
-
-    @property
-    def total_minutes(self) -> int:
-        """Sum of the stated standard times, in the SOP authors' nominal minutes."""
-        return total_minutes(self.stated_times)
-
-    def total_label(self, language: str | None = "id") -> str:
-        """The total standard time as the SOP states it, else its stated times added per unit,
-        in the reader's language ("id" or "en"): '7 hari kerja', '49 jam 45 menit'.
-
-        Units are not converted into each other when the SOP gives no total: a month of an
-        outside party and fifteen office minutes do not add up to a meaningful number.
-        """
-        if self.header.total_time is not None:
-            return self.header.total_time.label(language)
-        sums: dict[Unit, int] = {}
-        for duration in self.stated_times:
-            sums[duration.unit] = sums.get(duration.unit, 0) + duration.amount
-        minutes = sums.pop(Unit.MINUTES, 0) + 60 * sums.pop(Unit.HOURS, 0)
-        parts = [durations.amount_label(sums[u], u, language) for u in
-                 (Unit.MONTHS, Unit.DAYS, Unit.WORKING_DAYS) if sums.get(u)]
-        if minutes:
-            parts.append(durations.minutes_label(minutes, language))
-        if not parts:
-            return durations.no_standard_time(language)
-        partly = any(s.time is None and s.until_field is None for s in self.application_steps)
-        return " + ".join(parts) + (durations.some_steps_untimed(language) if partly else "")
-
-    def to_data(self) -> dict:
-        """Plain data (dicts, lists, strings), e.g. for JSON."""
-        return _plain(asdict(self))
-
-
-def _plain(value):
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
 
 # ---------------------------------------------------------------------------------------------
@@ -618,7 +278,7 @@ class _Reader:
         h = self.mapping(value, path, {
             "number", "name", "created", "revised", "effective", "approved_by", "legal_basis",
             "qualifications", "related_sops", "equipment", "warning", "records", "total_time",
-            "cost"}, {"number", "name"})
+            "cost", "product", "complaints", "service_hours"}, {"number", "name"})
         return SopHeader(
             number=self.text(h.get("number"), f"{path}.number", ""),
             name=self.text(h.get("name"), f"{path}.name", ""),
@@ -633,8 +293,26 @@ class _Reader:
             warning=self.texts(h.get("warning"), f"{path}.warning"),
             records=self.texts(h.get("records"), f"{path}.records"),
             total_time=self.duration(h.get("total_time"), f"{path}.total_time"),
-            cost=self.text(h.get("cost"), f"{path}.cost", ""),
+            cost=self.stated(h, "cost", path),
+            product=self.stated_list(h, "product", path),
+            complaints=self.stated_list(h, "complaints", path),
+            service_hours=self.stated(h, "service_hours", path),
         )
+
+    def stated(self, h: dict, key: str, path: str) -> str:
+        """An optional service-standard text: left out, or said (not blank)."""
+        value = self.text(h.get(key), f"{path}.{key}", "")
+        if key in h and not value:
+            self.problem(f"{path}.{key}", "empty: say what the SOP states, or leave the key out")
+        return value
+
+    def stated_list(self, h: dict, key: str, path: str) -> tuple[str, ...]:
+        """An optional service-standard text or list of texts (several products or complaint
+        channels), none blank."""
+        values = self.texts(h.get(key), f"{path}.{key}")
+        if key in h and (not values or not all(v.strip() for v in values)):
+            self.problem(f"{path}.{key}", "empty: say what the SOP states, or leave the key out")
+        return tuple(v.strip() for v in values)
 
     def actors(self, value) -> tuple[ActorSpec, ...]:
         out = []
@@ -662,9 +340,12 @@ class _Reader:
 
     def fields(self, value, where: str = "fields") -> tuple[FieldSpec, ...]:
         out = []
+        recorded = where != "fields"  # a step's `record`: what an official records
+        allowed = {"key", "label", "type", "required", "choices", "personal", "when", "help",
+                   "not_before"}
         for path, item in self.items(value, where):
-            f = self.mapping(item, path, {"key", "label", "type", "required", "choices",
-                                          "personal", "when", "help"}, {"key", "label"})
+            f = self.mapping(item, path, allowed | ({"public"} if recorded else set()),
+                             {"key", "label"})
             ftype = self.text(f.get("type"), f"{path}.type", "text")
             if ftype not in FIELD_TYPES:
                 self.problem(f"{path}.type", f"unknown field type {ftype!r} "
@@ -687,14 +368,22 @@ class _Reader:
                 personal=self.flag(f.get("personal"), f"{path}.personal", ftype == "nik"),
                 when=self.condition(f.get("when"), f"{path}.when"),
                 help=self.text(f.get("help"), f"{path}.help", ""),
+                public=self.flag(f.get("public"), f"{path}.public", False),
+                not_before=self.text(f.get("not_before"), f"{path}.not_before", ""),
             ))
+        dates = {f.key for f in out if f.type == "date"}
+        for i, f in enumerate(out):
+            if f.not_before and (f.type != "date" or f.not_before not in dates - {f.key}):
+                self.problem(f"{where}[{i}].not_before",
+                             "only a date field may have not_before, naming another date field "
+                             f"(date fields: {', '.join(sorted(dates)) or 'none'})")
         return tuple(out)
 
     def documents(self, value) -> tuple[DocumentSpec, ...]:
         out = []
         for path, item in self.items(value, "documents"):
             d = self.mapping(item, path, {"key", "label", "required", "when", "media",
-                                          "max_size_mb", "personal", "help", "step"},
+                                          "max_size_mb", "personal", "help", "step", "public"},
                              {"key", "label"})
             media = self.texts(d.get("media"), f"{path}.media") or ("pdf", "jpeg", "png")
             for i, m in enumerate(media):
@@ -714,6 +403,7 @@ class _Reader:
                 personal=self.flag(d.get("personal"), f"{path}.personal", False),
                 help=self.text(d.get("help"), f"{path}.help", ""),
                 step=self.text(d.get("step"), f"{path}.step", None),
+                public=self.flag(d.get("public"), f"{path}.public", False),
             ))
         return tuple(out)
 
@@ -818,6 +508,7 @@ class _Checker:
         step_index = {s.key: i for i, s in enumerate(spec.steps)}
         doc_keys = {d.key for d in spec.documents}
         letter_keys = {lt.key for lt in spec.letters}
+        official_keys = {d.key for d in spec.official_documents}
 
         for a in spec.actors:
             if a.recorded_by and (a.recorded_by not in actor_keys
@@ -832,10 +523,16 @@ class _Checker:
                 d.step not in step_index
                 or spec.steps[step_index[d.step]].phase is Phase.ACCOUNT
                 or spec.steps[step_index[d.step]].actor not in actor_keys
-                or spec.actor(spec.steps[step_index[d.step]].actor).kind is not ActorKind.APPLICANT
             ):
-                r.problem(f"documents[{i}].step",
-                          f"{d.step!r} is not an application step of the applicant")
+                r.problem(f"documents[{i}].step", f"{d.step!r} is not an application step")
+            elif spec.by_official(d) and spec.steps[step_index[d.step]].action is ActionKind.SIGN:
+                # Signing asks once more before it is done, and a browser cannot send a
+                # chosen file again with that second answer.
+                r.problem(f"documents[{i}].step", f"{d.step!r} is a signing step: an "
+                          "official's document is uploaded at the step before or after it")
+            elif d.public and not spec.by_official(d):
+                r.problem(f"documents[{i}].public", "only a document an official uploads at "
+                          "their step can be public (the applicant's own are theirs already)")
         for i, lt in enumerate(spec.letters):
             if lt.signer and lt.signer not in actor_keys:
                 r.problem(f"letters[{i}].signer", f"undefined actor {lt.signer!r}")
@@ -867,6 +564,10 @@ class _Checker:
             for j, d in enumerate(s.documents):
                 if d not in doc_keys:
                     r.problem(f"{p}.documents[{j}]", f"undefined document {d!r}")
+                elif d in official_keys:
+                    r.problem(f"{p}.documents[{j}]", f"{d!r} is uploaded by an official at "
+                              "their step: it is shown to every later actor, not judged for "
+                              "correction by the applicant")
             for j, lt in enumerate(s.letters):
                 if lt not in letter_keys:
                     r.problem(f"{p}.letters[{j}]", f"undefined letter {lt!r}")
