@@ -16,14 +16,12 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from services import ServerProcess, free_port, listens
 
 PKI_DIR = Path(__file__).resolve().parent / "pki"
 SOURCE = PKI_DIR / "certomancer.yml"
@@ -59,29 +57,21 @@ def load_architecture(config_path: Path):
     return config.get_pki_arch(ArchLabel(ARCH))
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@dataclass
 class TestPki:
     """The animator process of one resolved PKI, and that PKI's material for the tests."""
 
     __test__ = False  # not a test class, whatever pytest thinks of the name
 
-    config_path: Path
-    port: int
-    log_path: Path
-    process: subprocess.Popen | None = None
-    _arch: object = field(default=None, repr=False)
+    def __init__(self, config_path: Path, port: int, log_path: Path):
+        self.config_path = config_path
+        self.server = ServerProcess(log_path, port)
+        self._arch = None
 
     @classmethod
     def start(cls, workdir: Path, port: int | None = None) -> TestPki:
         """Resolve the PKI into ``workdir`` and start its animator on a free loopback port."""
         workdir.mkdir(parents=True, exist_ok=True)
-        port = port or _free_port()
+        port = port or free_port()
         today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         config_path = workdir / "certomancer-resolved.yml"
         config_path.write_text(resolve_config(SOURCE, today, f"http://127.0.0.1:{port}"),
@@ -89,6 +79,18 @@ class TestPki:
         pki = cls(config_path=config_path, port=port, log_path=workdir / "animator.log")
         pki.restart()
         return pki
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    @property
+    def log_path(self) -> Path:
+        return self.server.log
+
+    @property
+    def process(self) -> subprocess.Popen | None:
+        return self.server.process
 
     @property
     def url(self) -> str:
@@ -100,44 +102,21 @@ class TestPki:
 
     @property
     def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        return self.server.running
 
     def restart(self, timeout: float = 30.0) -> None:
-        """Start the animator (again, on the same port) and wait until it answers."""
+        """Start the animator (again, on the same port) and wait until it listens."""
         if self.running:
             return
-        log = open(self.log_path, "ab")  # noqa: SIM115 (the child keeps it)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.process = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "serve", str(self.config_path),
-             str(PKI_DIR), str(self.port)],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"certomancer animator exited with {self.process.returncode}"
-                                   f": {self.log_path.read_text(errors='replace')[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"certomancer animator did not listen on port {self.port} "
-                           f"within {timeout:.0f} s")
+        self.server.launch([sys.executable, str(Path(__file__).resolve()), "serve",
+                            str(self.config_path), str(PKI_DIR), str(self.port)],
+                           env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.server.wait_until(lambda: listens(self.port), timeout,
+                               f"certomancer animator on port {self.port}")
 
     def stop(self) -> None:
         """Stop the animator (its port then refuses connections: an outage)."""
-        if self.process is not None:
-            if self.process.poll() is None:
-                self.process.terminate()
-                try:
-                    self.process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait()
-            self.process = None
+        self.server.stop()
 
     close = stop
 

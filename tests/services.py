@@ -1,21 +1,25 @@
-"""Real services for the operations tests, each in its own process on a free loopback port:
-moto's standalone S3-compatible server, the portal under gunicorn, `flask --app wsgi …`
-commands, and a small HTTP browser (cookies, CSRF token) to drive a served portal."""
+"""Real services for the tests, each in its own process on a free loopback port: the one
+home of ``ServerProcess`` (start it, wait until it answers, stop it) and ``free_port``, which
+the browser tests' portal and the test PKI build on too; moto's standalone S3-compatible
+server, the portal under gunicorn, `flask --app wsgi …` commands, and a small HTTP browser
+(cookies, CSRF token) to drive a served portal."""
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
+import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from html import unescape
 from pathlib import Path
-
-from browser_support import _tool, free_port
+from typing import Self
 
 ROOT = Path(__file__).resolve().parents[1]
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -24,62 +28,124 @@ AWS_ENV = {"AWS_ACCESS_KEY_ID": "absah-test", "AWS_SECRET_ACCESS_KEY": "absah-te
            "AWS_DEFAULT_REGION": "us-east-1"}
 
 
-def _wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url}: the server exited:\n{_tail(log)}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except urllib.error.HTTPError:
-            return  # it answers
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{url} did not answer within {timeout} s:\n{_tail(log)}")
-        time.sleep(0.1)
+def free_port() -> int:
+    """A loopback port nobody listens on at the moment."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
-def _tail(log: Path, lines: int = 40) -> str:
+def _tool(name: str) -> str:
+    """A console script of the virtualenv running the tests (.venv/bin/<name>)."""
+    local = Path(sys.executable).parent / name
+    if local.exists():
+        return str(local)
+    found = shutil.which(name)
+    if found is None:
+        raise RuntimeError(f"{name} not found next to {sys.executable} nor on PATH")
+    return found
+
+
+def answers(url: str, any_status: bool = False) -> bool:
+    """Whether ``url`` answers with a success (2xx), or with any HTTP status at all."""
     try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+        with urllib.request.urlopen(url, timeout=2):
+            return True
+    except urllib.error.HTTPError:
+        return any_status
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+def listens(port: int) -> bool:
+    """Whether something accepts TCP connections on the loopback port."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
     except OSError:
-        return "(no log)"
+        return False
 
 
-def _stop(process: subprocess.Popen | None) -> None:
-    if process is not None and process.poll() is None:
-        process.terminate()
+class ServerProcess:
+    """A server in its own process on a loopback port, its output appended to ``log`` (no
+    pipe to drain or leak). A subclass's ``start`` says how it starts: ``launch`` the
+    command, then ``wait_until`` it answers. As a context manager it is stopped afterwards."""
+
+    def __init__(self, log: Path, port: int | None = None):
+        self.port = port or free_port()
+        self.log = Path(log)
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def start(self) -> Self:
+        raise NotImplementedError("a subclass says how its server starts")
+
+    def launch(self, command: list[str], cwd: Path | None = None,
+               env: dict[str, str] | None = None) -> None:
+        """Start ``command`` in its own process, its output going to the log."""
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log, "ab") as log:  # the child keeps its own handle
+            self.process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log,
+                                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def wait_until(self, check: Callable[[], bool], timeout: float, what: str) -> None:
+        """Return once ``check()`` holds. When the process ends first, or ``timeout`` seconds
+        pass, stop it and raise with the log's tail."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if not self.running:
+                code = self.process.returncode if self.process is not None else None
+                self.stop()
+                raise RuntimeError(f"{what} exited ({code}) while starting:\n"
+                                   + self.log_tail())
+            if check():
+                return
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{what} did not answer within {timeout:.0f} s:\n"
+                                   + self.log_tail())
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        """Terminate the process; kill it when it has not ended within 10 s."""
+        if self.running:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self.process = None
+
+    def log_tail(self, lines: int = 40) -> str:
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
 
 
-class MotoS3:
+class MotoS3(ServerProcess):
     """moto's standalone server (``python -m moto.server``), an S3-compatible store."""
 
     def __init__(self, folder: Path):
-        self.port = free_port()
+        super().__init__(Path(folder) / "moto.log")
         self.endpoint = f"http://127.0.0.1:{self.port}"
-        self.log = Path(folder) / "moto.log"
-        self.process: subprocess.Popen | None = None
 
-    def start(self) -> MotoS3:
-        self.log.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env={**os.environ, **AWS_ENV})
-        _wait_for(self.endpoint + "/moto-api/", self.process, self.log)
+    def start(self, timeout: float = 60) -> Self:
+        self.launch([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
+                     str(self.port)], env={**os.environ, **AWS_ENV})
+        self.wait_until(lambda: answers(self.endpoint + "/moto-api/", any_status=True),
+                        timeout, "moto")
         return self
-
-    def stop(self) -> None:
-        _stop(self.process)
-        self.process = None
 
     def client(self):
         import boto3
@@ -106,12 +172,6 @@ class MotoS3:
                                                        Key=item["Key"])["Body"].read()
         return found
 
-    def __enter__(self) -> MotoS3:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
 
 def portal_env(instance_dir: Path, **settings: str) -> dict[str, str]:
     """The environment of a portal process: this one's without PORTAL_*, plus the AWS
@@ -135,40 +195,28 @@ def flask(env: dict[str, str], *args: str, check: bool = True,
     return result
 
 
-class Gunicorn:
-    """The portal served by gunicorn from an instance folder, with the given environment."""
+class Gunicorn(ServerProcess):
+    """The portal served by gunicorn from an instance folder, with the given environment
+    (PORTAL_BASE_URL is this server's address unless the environment names one); started
+    once /healthz answers 200. Its output goes to ``log``, by default gunicorn.log in the
+    instance folder; with ``access_log``, gunicorn writes its access log there."""
 
-    def __init__(self, env: dict[str, str], workers: int = 2):
-        self.port = free_port()
+    def __init__(self, env: dict[str, str], workers: int = 2, port: int | None = None,
+                 log: Path | None = None, access_log: Path | None = None):
+        super().__init__(log or Path(env["PORTAL_INSTANCE_DIR"]) / "gunicorn.log", port)
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.env = {**env, "PORTAL_BASE_URL": env.get("PORTAL_BASE_URL", self.base_url)}
         self.workers = workers
-        self.log = Path(env["PORTAL_INSTANCE_DIR"]) / "gunicorn.log"
-        self.process: subprocess.Popen | None = None
+        self.access_log = access_log
 
-    def start(self) -> Gunicorn:
-        self.log.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(
-                [_tool("gunicorn"), "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}",
-                 "--graceful-timeout", "5", "wsgi:app"],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL)
-        _wait_for(self.base_url + "/healthz", self.process, self.log)
+    def start(self, timeout: float = 60) -> Self:
+        command = [_tool("gunicorn"), "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}",
+                   "--graceful-timeout", "5"]
+        if self.access_log is not None:
+            command += ["--access-logfile", str(self.access_log)]
+        self.launch(command + ["wsgi:app"], cwd=ROOT, env=self.env)
+        self.wait_until(lambda: answers(self.base_url + "/healthz"), timeout, "gunicorn")
         return self
-
-    def stop(self) -> None:
-        _stop(self.process)
-        self.process = None
-
-    def log_tail(self) -> str:
-        return _tail(self.log)
-
-    def __enter__(self) -> Gunicorn:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
 
 class Web:

@@ -10,7 +10,6 @@ import io
 import os
 import re
 import shutil
-import subprocess
 import threading
 import time
 import urllib.error
@@ -20,6 +19,7 @@ from html import unescape
 from pathlib import Path
 
 import pytest
+from services import Gunicorn, free_port
 from webclient import Browser, text
 
 from portal.mail.models import OutboxMessage
@@ -29,7 +29,6 @@ from portal.modules.demo.data import DEMO_APPLICANT
 
 PASSWORD = "demo-test-password"
 REDIS_URL = "redis://127.0.0.1:6379/3"  # this suite's database on the shared server
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _from(app, address: str) -> Browser:
@@ -177,52 +176,26 @@ def _redis():
     return client
 
 
-class Served:
-    """The portal under gunicorn (own process) on a copy of the demo database."""
+class Served(Gunicorn):
+    """The portal under gunicorn (own process) on a copy of the demo database, started."""
 
     def __init__(self, folder: Path, database: Path, access_log: Path | None = None,
                  workers: int = 1, env: dict | None = None):
-        from browser_support import _tool, free_port
-
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
+        port = free_port()
         folder.mkdir(parents=True, exist_ok=True)
-        self.log = folder / f"gunicorn-{self.port}.log"
         environ = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
-        environ.update({"PORTAL_INSTANCE_DIR": str(folder), "PORTAL_BASE_URL": self.base,
+        environ.update({"PORTAL_INSTANCE_DIR": str(folder),
                         "PORTAL_DATABASE_URL": f"sqlite:///{database}",
                         "PORTAL_AUDIT_KEY": "test-audit-key",
                         "PORTAL_SECRET_KEY": "served-secret",
                         "PORTAL_OUTBOX_AFTER_REQUEST": "0", **(env or {})})
-        command = [_tool("gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{self.port}",
-                   "--graceful-timeout", "5"]
-        if access_log is not None:
-            command += ["--access-logfile", str(access_log)]
-        with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(command + ["wsgi:app"], cwd=ROOT, env=environ,
-                                            stdout=log, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(self.log.read_text(errors="replace")[-3000:])
-            try:
-                with urllib.request.urlopen(self.base + "/healthz", timeout=2):
-                    break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError("gunicorn did not answer") from None
-                time.sleep(0.1)
+        super().__init__(environ, workers, port=port, log=folder / f"gunicorn-{port}.log",
+                         access_log=access_log)
+        self.start()
 
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+    @property
+    def base(self) -> str:
+        return self.base_url
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):

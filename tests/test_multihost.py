@@ -15,8 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from browser_support import _tool
-from services import PG_URL, Gunicorn, MotoS3, PgDatabase, Web, flask, portal_env
+from services import PG_URL, Gunicorn, MotoS3, PgDatabase, Web, _tool, flask, portal_env
 from webclient import verdict_form
 
 pytestmark = [pytest.mark.postgres,

@@ -15,13 +15,8 @@ no serious or critical accessibility violation, at either size."""
 
 from __future__ import annotations
 
-import json
-import re
-import subprocess
-import sys
-
 import pytest
-from browser_support import ROOT, Portal, chromium_session, skip_reason
+from browser_support import ROOT, SIZES, check_pages, module_fixtures, on_phone, skip_reason
 
 _REASON = skip_reason()
 if _REASON:
@@ -29,16 +24,6 @@ if _REASON:
 
 from playwright.sync_api import expect  # noqa: E402
 
-TIMEOUT_MS = 15_000
-AXE = ROOT / "tests" / "vendor" / "axe.min.js"
-# axe runs in the page's main world even with the page's own JavaScript switched off.
-AXE_RUN = """async () => {
-  const result = await axe.run(document, {resultTypes: ['violations']});
-  return result.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
-    .map(v => `${v.id} (${v.impact}): ${v.help} -- `
-         + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '));
-}"""
-SIZES = ({"width": 360, "height": 740}, {"width": 1280, "height": 800})
 SHOTS = ROOT / "test-artifacts" / "phone"
 SIK = "sik-perekam-medis"
 MALANG = "dpmptsp-malang.absah.test"
@@ -83,41 +68,8 @@ with app.app_context():
                       "token": letter.token}}))
 """
 
-# The elements whose right edge lies past the viewport, outermost first (for the message).
-STICKING_OUT = """() => {
-  const width = window.innerWidth, found = [];
-  for (const e of document.querySelectorAll('body *')) {
-    const box = e.getBoundingClientRect();
-    if (box.width > 0 && box.right > width + 0.5) {
-      const classes = typeof e.className === 'string' ? e.className.trim().split(/\\s+/) : [];
-      const name = e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
-        + classes.filter(Boolean).map(c => '.' + c).join('');
-      found.push(`${name} (right edge ${Math.round(box.right)} px): `
-        + (e.textContent || '').trim().replace(/\\s+/g, ' ').slice(0, 50));
-    }
-  }
-  return found.slice(0, 8);
-}"""
 
-
-@pytest.fixture(scope="module")
-def portal(tmp_path_factory):
-    with Portal(tmp_path_factory.mktemp("phone") / "instance") as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def seeded(portal) -> dict:
-    result = subprocess.run([sys.executable, "-c", SEED], cwd=ROOT, env=portal.env,
-                            capture_output=True, text=True, timeout=180, check=False)
-    assert result.returncode == 0, result.stderr[-4000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-@pytest.fixture(scope="module")
-def browser(portal):
-    with chromium_session() as chromium:
-        yield chromium
+portal, seeded, browser = module_fixtures("phone", SEED, seed_timeout=180)
 
 
 def visits(ids: dict) -> list[tuple[str | None, list[str]]]:
@@ -134,14 +86,6 @@ def visits(ids: dict) -> list[tuple[str | None, list[str]]]:
                              "/letters"]),
         ("admin@dinkes-bangka.absah.test", ["/admin/approvals"]),
     ]
-
-
-def log_in(page, email: str, password: str) -> None:
-    page.goto("/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Kata sandi").fill(password)
-    page.get_by_role("button", name="Masuk", exact=True).click()
-    expect(page.get_by_role("button", name="Keluar")).to_be_visible()
 
 
 def apply_with_errors(page) -> None:
@@ -162,67 +106,19 @@ def shot_name(path: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in path.strip("/")) or "catalogue"
 
 
-def axe_violations(page, checker) -> list[str]:
-    """Serious and critical axe-core violations of the page as it is now.
-
-    axe needs timers, which a page without JavaScript never runs: the page's HTML as it
-    stands (its scripts removed) is checked in ``checker``, a page of a context with
-    JavaScript on, at the same size and with the same stylesheet."""
-    html = re.sub(r"<script\b[^>]*>.*?</script>", "", page.content(), flags=re.S | re.I)
-    base = page.url.split("/", 3)[:3]
-    html = html.replace("<head>", f'<head><base href="{"/".join(base)}/">', 1)
-    checker.set_viewport_size(page.viewport_size)
-    checker.set_content(html, wait_until="load")
-    checker.evaluate(AXE.read_text(encoding="utf-8"))
-    return checker.evaluate(AXE_RUN)
-
-
 @pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
 def test_no_page_scrolls_sideways_nor_fails_axe(browser, portal, seeded, js):
-    if not AXE.is_file():
-        pytest.fail("axe-core is not vendored: run `make assets` (npm) first")
     SHOTS.mkdir(parents=True, exist_ok=True)
     mode = "js" if js else "nojs"
     for old in SHOTS.glob(f"{mode}-*.png"):
         old.unlink()
-    problems, measured = [], 0
-    checking = browser.new_context(java_script_enabled=True, base_url=portal.base_url)
-    checker = checking.new_page()
-    for who, paths in visits(seeded):
-        context = browser.new_context(java_script_enabled=js, base_url=portal.base_url,
-                                      viewport=SIZES[0], locale="id-ID")
-        context.set_default_timeout(TIMEOUT_MS)
-        page = context.new_page()
-        try:
-            if who is not None:
-                log_in(page, who, portal.password)
-            for path in paths:
-                page.set_viewport_size(SIZES[0])
-                if path == "apply-with-errors":
-                    apply_with_errors(page)
-                else:
-                    response = page.goto(path)
-                    assert response is not None and response.ok, (who, path, response
-                                                                   and response.status)
-                    page.wait_for_load_state()
-                for size in SIZES:
-                    page.set_viewport_size(size)
-                    width = page.evaluate("document.scrollingElement.scrollWidth")
-                    viewport = page.evaluate("window.innerWidth")
-                    measured += 1
-                    name = f"{mode}-{size['width']}-{(who or 'visitor').split('@')[0]}-" \
-                           f"{shot_name(path)}"
-                    page.screenshot(path=SHOTS / f"{name}.png", full_page=size is SIZES[0])
-                    if width > viewport:
-                        problems.append(f"{path} as {who or 'visitor'} at {size['width']} px: "
-                                        f"{width} px wide\n      "
-                                        + "\n      ".join(page.evaluate(STICKING_OUT)))
-                    for violation in axe_violations(page, checker):
-                        problems.append(f"{path} as {who or 'visitor'} at {size['width']} px, "
-                                        f"axe: {violation}")
-        finally:
-            context.close()
-    checking.close()
+
+    def shot(who: str | None, path: str, width: int):
+        return SHOTS / f"{mode}-{width}-{(who or 'visitor').split('@')[0]}-{shot_name(path)}.png"
+
+    problems, measured = check_pages(browser, portal.base_url, visits(seeded), js,
+                                     portal.password, shot,
+                                     actions={"apply-with-errors": apply_with_errors})
     assert measured >= 50
     assert not problems, "pages wider than the screen or failing axe:\n  " + "\n  ".join(
         problems)
@@ -231,11 +127,7 @@ def test_no_page_scrolls_sideways_nor_fails_axe(browser, portal, seeded, js):
 def test_service_page_puts_the_application_near_the_top(browser, portal, seeded):
     """"Ajukan" comes before the requirements and the step list: on a phone, within the
     first two screens, not 2,600 px down."""
-    context = browser.new_context(java_script_enabled=False, base_url=portal.base_url,
-                                  viewport=SIZES[0], locale="id-ID")
-    try:
-        page = context.new_page()
-        log_in(page, APPLICANT, portal.password)
+    with on_phone(browser, portal.base_url, APPLICANT, portal.password) as page:
         page.goto(f"/services/{SIK}")
         button = page.get_by_role("link", name="Isi formulir permohonan")
         expect(button).to_be_visible()
@@ -244,5 +136,3 @@ def test_service_page_puts_the_application_near_the_top(browser, portal, seeded)
             "e => e.getBoundingClientRect().top + window.scrollY")
         assert top < steps
         assert top < 2 * SIZES[0]["height"], top
-    finally:
-        context.close()

@@ -8,20 +8,13 @@ answers the survey, so the pages show figures, charts and lists rather than empt
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
-from browser_support import ROOT, Portal, artifact_dir, chromium_session, skip_reason
+from browser_support import SIZES, artifact_dir, check_pages, module_fixtures, on_phone, skip_reason
 
 _REASON = skip_reason()
 if _REASON:
     pytest.skip(_REASON, allow_module_level=True)
 
-from test_phone import AXE, SIZES, STICKING_OUT, axe_violations, log_in  # noqa: E402
-
-TIMEOUT_MS = 15_000
 SOP = "rekom-nakes"
 ADMIN = "admin@dinkes-bangka.absah.test"
 APPLICANT = "pemohon@absah.test"
@@ -50,24 +43,7 @@ with app.app_context():
 """
 
 
-@pytest.fixture(scope="module")
-def portal(tmp_path_factory):
-    with Portal(tmp_path_factory.mktemp("statistik") / "instance") as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def seeded(portal) -> dict:
-    result = subprocess.run([sys.executable, "-c", SEED], cwd=ROOT, env=portal.env,
-                            capture_output=True, text=True, timeout=300, check=False)
-    assert result.returncode == 0, result.stderr[-4000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-@pytest.fixture(scope="module")
-def browser(portal):
-    with chromium_session() as chromium:
-        yield chromium
+portal, seeded, browser = module_fixtures("statistik", SEED, seed_timeout=300)
 
 
 def visits(ids: dict) -> list[tuple[str | None, list[str]]]:
@@ -88,65 +64,26 @@ def _name(path: str) -> str:
 
 @pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
 def test_report_and_statistics_fit_a_phone_and_pass_axe(browser, portal, seeded, js, request):
-    if not AXE.is_file():
-        pytest.fail("axe-core is not vendored: run `make assets` (npm) first")
     shots = artifact_dir(request.node.name)
-    problems, measured = [], 0
-    checking = browser.new_context(java_script_enabled=True, base_url=portal.base_url)
-    checker = checking.new_page()
-    for who, paths in visits(seeded):
-        context = browser.new_context(java_script_enabled=js, base_url=portal.base_url,
-                                      viewport=SIZES[0], locale="id-ID")
-        context.set_default_timeout(TIMEOUT_MS)
-        page = context.new_page()
-        try:
-            if who is not None:
-                log_in(page, who, portal.password)
-            for path in paths:
-                page.set_viewport_size(SIZES[0])
-                response = page.goto(path)
-                expected = 422 if "kemarin" in path else 200
-                assert response is not None and response.status == expected, (
-                    who, path, response and response.status)
-                page.wait_for_load_state()
-                for size in SIZES:
-                    page.set_viewport_size(size)
-                    width = page.evaluate("document.scrollingElement.scrollWidth")
-                    viewport = page.evaluate("window.innerWidth")
-                    measured += 1
-                    page.screenshot(path=shots / f"{size['width']}-{_name(path)}.png",
-                                    full_page=size is SIZES[0])
-                    if width > viewport:
-                        problems.append(f"{path} as {who or 'visitor'} at {size['width']} px: "
-                                        f"{width} px wide\n      "
-                                        + "\n      ".join(page.evaluate(STICKING_OUT)))
-                    for violation in axe_violations(page, checker):
-                        problems.append(f"{path} as {who or 'visitor'} at {size['width']} px, "
-                                        f"axe: {violation}")
-        finally:
-            context.close()
-    checking.close()
+    problems, measured = check_pages(
+        browser, portal.base_url, visits(seeded), js, portal.password,
+        lambda _who, path, width: shots / f"{width}-{_name(path)}.png",
+        expected_status=lambda path: 422 if "kemarin" in path else 200)
     assert measured == 2 * sum(len(paths) for _who, paths in visits(seeded))
     assert not problems, "pages wider than the screen or failing axe:\n  " + "\n  ".join(
         problems)
 
 
 def test_the_report_shows_its_charts_without_javascript(browser, portal, seeded):
-    context = browser.new_context(java_script_enabled=False, base_url=portal.base_url,
-                                  viewport=SIZES[0], locale="id-ID")
-    try:
-        page = context.new_page()
-        log_in(page, ADMIN, portal.password)
+    with on_phone(browser, portal.base_url, ADMIN, portal.password) as page:
         page.goto(f"/admin/sla?sop={SOP}")
         chart = page.locator("svg.chart").first
         box = chart.bounding_box()
         assert box is not None and 0 < box["width"] <= SIZES[0]["width"]
         assert page.get_by_role("img", name="Bagian tugas dalam waktu standar per minggu") \
             .count() == 1
-        statistik = context.new_page()
+        statistik = page.context.new_page()
         statistik.goto("/statistik")
         row = statistik.locator("#statistics tr", has_text="Rekomendasi")
         assert row.count() >= 1
         assert "Belum cukup berkas selesai" in row.first.inner_text()  # 2 files, not 5
-    finally:
-        context.close()

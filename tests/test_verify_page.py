@@ -254,8 +254,7 @@ def test_a_phone_without_javascript_checks_a_paper_copy_and_an_upload(tmp_path):
     import subprocess
     import sys
 
-    from browser_support import ROOT, Portal, artifact_dir, chromium_session
-    from test_phone import AXE, axe_violations
+    from browser_support import AXE, ROOT, Portal, artifact_dir, axe_violations, chromium_session
 
     with Portal(tmp_path / "instance") as portal, chromium_session() as chromium:
         issued = tmp_path / "issued.pdf"
