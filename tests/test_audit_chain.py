@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from conftest import BACKENDS
 from webclient import Browser
 
 from portal.config import Config
@@ -169,13 +170,15 @@ def test_another_key_does_not_verify_the_chain(app, runner):
         object.__setattr__(config, "audit_key", "test-audit-key")
     assert result.exit_code == 1 and "tampered" in result.output
 
+POSTGRESQL = BACKENDS[1]
 
+
+# Row locks are PostgreSQL's (SQLite has one writer at a time): PostgreSQL only.
+@pytest.mark.parametrize("database_url", [POSTGRESQL], indirect=True)
 def test_a_request_does_not_wait_for_a_sealer_holding_the_head(app, database_url,
                                                                make_applicant):
     """While another process seals (holding the head row), a request records and answers;
     its event stays pending and the next seal links it."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite has one writer at a time: row locks are PostgreSQL's")
     _events(1)
     holding, release, done = threading.Event(), threading.Event(), threading.Event()
 

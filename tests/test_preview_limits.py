@@ -11,6 +11,7 @@ import threading
 import zlib
 
 import pytest
+from conftest import BACKENDS
 from PIL import Image
 from webclient import Browser, text
 from werkzeug.datastructures import FileStorage
@@ -135,13 +136,15 @@ def test_previews_are_made_before_the_transaction(app, demo, storage, renders):
     assert len(stored["photo"].previews) == 1 and len(stored["str"].previews) >= 1
     assert storage.read(stored["photo"].previews[0]).startswith(b"\xff\xd8")
 
+POSTGRESQL = BACKENDS[1]
 
+
+# Row locks are PostgreSQL's (SQLite has one writer at a time): PostgreSQL only.
+@pytest.mark.parametrize("database_url", [POSTGRESQL], indirect=True)
 def test_a_qr_scan_does_not_wait_behind_an_open_upload_transaction(app, demo, storage,
                                                                     database_url, monkeypatch):
     """An upload holds its transaction open (after writing its audit events); a QR scan of an
     unrelated letter, which records an event too, completes meanwhile."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite has one writer at a time: row locks are PostgreSQL's")
     from portal.modules.accounts.models import User
     from portal.modules.demo.data import DEMO_APPLICANT, sample_pdf, walk
 
