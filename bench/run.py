@@ -82,7 +82,8 @@ GZIP = {"Accept-Encoding": "gzip"}
 
 LOAD_AT_START = ["?"]
 TARGET_INBOX_RATIO = 1.5
-TARGET_LOAD_RATIO = 0.35
+TARGET_LOAD_RATIO = 0.35  # the first bench's target (2026-11-23)
+FLOOR_LOAD_RATIO = 0.25  # what the restructuring must keep (issue 10), SQLite
 
 
 def log(message: str) -> None:
@@ -840,6 +841,7 @@ def measure_issuance(seeded: Seeded, files: int) -> dict:
     numbers, renders, signs and stores the letter (operations.decide, one transaction)."""
     from portal.core.db import db
     from portal.modules.accounts.models import Assignment, User
+    from portal.modules.applications import documents
     from portal.modules.applications.models import Task
     from portal.modules.demo.data import DEMO_APPLICANT, sample_form, sample_uploads, sample_values
     from portal.modules.letters.models import Letter
@@ -869,7 +871,9 @@ def measure_issuance(seeded: Seeded, files: int) -> dict:
                 step = spec.step(task.step_key)
                 outcome = next(o for o in step.outcomes if o.effect.value == "forward")
                 actor = Assignment.holders(task.position, today)[0][0]
-                operations.decide(task.id, actor, outcome.key,
+                operations.decide(task.id, actor, outcome.key, storage=storage,
+                                  uploads=sample_uploads(spec, step.key, form),
+                                  verdicts=documents.all_complete(spec, step, form),
                                   record=sample_values(step.record, today))
             ready.append(task)
         prepare = time.perf_counter() - started
@@ -885,6 +889,8 @@ def measure_issuance(seeded: Seeded, files: int) -> dict:
             with QueryLog(seeded.database) if log_this else contextlib.nullcontext() as log_:
                 start = time.perf_counter()
                 operations.decide(task.id, actor, outcome.key, storage=storage,
+                                  uploads=sample_uploads(spec, step.key, form),
+                                  verdicts=documents.all_complete(spec, step, form),
                                   record=sample_values(step.record, today))
                 elapsed = (time.perf_counter() - start) * 1000
             if log_this and len(ready) > 1:
@@ -1136,7 +1142,9 @@ def report(backend: Backend, results: dict, common: dict, args) -> str:
             ratio = load["inbox"].rps / hello.rps
             out += [f"Logged-in inbox / bare hello, requests per second in the same run: "
                     f"**{ratio:.0%}** (target at least {TARGET_LOAD_RATIO:.0%}: "
-                    f"{'met' if ratio >= TARGET_LOAD_RATIO else 'NOT met'})."]
+                    f"{'met' if ratio >= TARGET_LOAD_RATIO else 'NOT met'}; floor "
+                    f"{FLOOR_LOAD_RATIO:.0%}: "
+                    f"{'kept' if ratio >= FLOOR_LOAD_RATIO else 'NOT kept'})."]
             if "inbox_rendered" in load:
                 out[-1] += (" Rendered each time: "
                             f"{load['inbox_rendered'].rps / hello.rps:.0%} of hello.")
