@@ -25,11 +25,17 @@ import enum
 import hashlib
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils import generic, misc
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.xref import (
+    XRefSectionType,
+    parse_xref_stream,
+    parse_xref_table,
+    read_object_header,
+)
 from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, ModificationLevel
 from pyhanko.sign.diff_analysis.policy_api import DiffResult
 from pyhanko.sign.fields import MDPPerm, enumerate_sig_fields
@@ -45,6 +51,7 @@ __all__ = ["Accepted", "FileVerdict", "Finding", "Outcome", "candidate_digests",
 _WHITESPACE = b" \t\r\n\x00\x0c"
 _EOF = re.compile(rb"%%EOF")
 MAX_BOUNDARIES = 256  # a letter has a few revisions; more are no letter of ours
+MAX_ADDED_OBJECTS = 50_000  # validation data adds tens of objects, not a table of millions
 
 
 class Outcome(enum.StrEnum):
@@ -103,6 +110,8 @@ _FINDINGS_EN = {
     "content_changed": "the page content was changed or overlaid",
     "pages_changed": "the pages of the letter were replaced or rearranged",
     "structure": "the file's revision history was rewritten",
+    "listed_twice": "an added revision lists an object twice, so PDF readers disagree on what "
+                    "the letter shows ({detail})",
     "timestamp_broken": "an added document timestamp does not verify",
     "unreadable_update": "bytes that are no readable revision were appended after the letter",
     "other": "other changes were appended after signing ({detail})",
@@ -116,7 +125,8 @@ class Finding:
     code: str
     """One of ``signed_bytes_altered``, ``signature_dictionary``, ``signature_added``,
     ``annotation_added``, ``form_field_added``, ``content_changed``, ``pages_changed``,
-    ``structure``, ``timestamp_broken``, ``unreadable_update``, ``other``."""
+    ``structure``, ``listed_twice``, ``timestamp_broken``, ``unreadable_update``,
+    ``other``."""
 
     detail: str = ""
     """Specifics: who signed, which annotation or field, pyHanko's message."""
@@ -374,6 +384,46 @@ def _appended_findings(reader: PdfFileReader, base_revision: int) -> list[Findin
     return list(dict.fromkeys(findings))
 
 
+def _section_entries(data: bytes, reader: PdfFileReader, part) -> Iterator[int]:
+    """The object numbers one cross-reference section (table or stream) lists, in order and
+    with repeats: read again from the file's bytes, since the reader keeps one entry each."""
+    info = part.meta_info
+    stream = io.BytesIO(data)
+    stream.seek(info.start_location)
+    if info.xref_section_type in (XRefSectionType.STANDARD, XRefSectionType.HYBRID_MAIN):
+        return (entry.idnum for entry in parse_xref_table(stream, strict=False))
+    ref = info.stream_ref
+    if read_object_header(stream, strict=False) != (ref.idnum, ref.generation):
+        raise ValueError(f"no cross-reference stream at {info.start_location}")
+    misc.skip_over_whitespace(stream)
+    xref = generic.StreamObject.read_from_stream(
+        stream, generic.Reference(ref.idnum, ref.generation, pdf=reader))
+    return (entry.idnum for entry in parse_xref_stream(xref, strict=False))
+
+
+def _listed_twice(data: bytes, reader: PdfFileReader, base_revision: int) -> list[Finding]:
+    """An object a cross-reference section after ``base_revision`` lists more than once.
+    Readers disagree on which entry counts (pyHanko keeps the last, poppler the first), so
+    such a file could show this check the signed page and a viewer a forged one."""
+    for revision in range(base_revision + 1, reader.xrefs.total_revisions):
+        section = reader.xrefs._xref_sections[revision]  # noqa: SLF001 (no public access)
+        parts = [section] + ([section.xref_data.hybrid] if section.xref_data.hybrid else [])
+        for part in parts:
+            seen: set[int] = set()
+            try:
+                for number in _section_entries(data, reader, part):
+                    if number in seen:
+                        return [Finding("listed_twice",
+                                        f"revision {revision + 1}, object {number}")]
+                    seen.add(number)
+                    if len(seen) > MAX_ADDED_OBJECTS:
+                        return [Finding("structure", f"revision {revision + 1}: more than "
+                                                     f"{MAX_ADDED_OBJECTS} objects")]
+            except Exception as e:  # noqa: BLE001 (the reader read it; we cannot: suspect)
+                return [Finding("structure", f"revision {revision + 1}: {e}")]
+    return []
+
+
 def _same_history(reader: PdfFileReader, prefix: PdfFileReader) -> bool:
     """The file's first revisions are exactly the prefix's (no /Prev games)."""
     count = prefix.xrefs.total_revisions
@@ -472,7 +522,7 @@ async def _judge(data: bytes, reader: PdfFileReader, roots, matched: Accepted | 
               "validated_at": moment, "time_source": source, "qr_urls": urls}
     findings = problems + _signature_findings(reports)
     if matched is not None and tail and not whitespace:
-        findings += await _appended(reader, own, tail, roots, at)
+        findings += await _appended(data, reader, own, tail, roots, at)
     elif matched is None and embedded:
         findings += _unmatched_changes(reader, embedded, reports)
     if findings:
@@ -488,8 +538,8 @@ async def _judge(data: bytes, reader: PdfFileReader, roots, matched: Accepted | 
                     validation_data_added=bool(tail) and not whitespace)
 
 
-async def _appended(reader: PdfFileReader, own: PdfFileReader, tail: bytes, roots,
-                    at: dt.datetime | None) -> list[Finding]:
+async def _appended(data: bytes, reader: PdfFileReader, own: PdfFileReader, tail: bytes,
+                    roots, at: dt.datetime | None) -> list[Finding]:
     """Findings on what follows an accepted revision: only whole revisions of validation
     data and document timestamps (which must verify) may."""
     if reader.xrefs.total_revisions <= own.xrefs.total_revisions \
@@ -498,6 +548,9 @@ async def _appended(reader: PdfFileReader, own: PdfFileReader, tail: bytes, root
     if not _same_history(reader, own):
         return [Finding("structure")]
     base = own.xrefs.total_revisions - 1
+    twice = _listed_twice(data, reader, base)
+    if twice:
+        return twice
     try:
         later, problems = _embedded(reader)
     except Exception:  # noqa: BLE001

@@ -170,3 +170,33 @@ def test_a_postgresql_instance_with_files_in_s3_restores(tmp_path):
         objects_b = moto.objects(bucket_b)
         assert {k: v for k, v in objects_a.items() if not k.startswith("staging/")} \
             == objects_b
+
+
+@pytest.mark.parametrize("damage", ["no database", "database null", "engine unknown",
+                                    "files a list", "database file left out"])
+def test_a_tampered_manifest_is_refused_with_a_reason_and_the_backup_left_as_it_was(
+        tmp_path, damage):
+    env_a = portal_env(tmp_path / "a")
+    flask(env_a, "db", "upgrade")
+    backup = tmp_path / "backup"
+    flask(env_a, "backup", "create", str(backup))
+    manifest = json.loads((backup / "manifest.json").read_text())
+    if damage == "no database":
+        del manifest["database"]
+    elif damage == "database null":
+        manifest["database"] = None
+    elif damage == "engine unknown":
+        manifest["database"] = {"engine": "oracle", "file": "database.sqlite3"}
+    elif damage == "files a list":
+        manifest["files"] = sorted(manifest["files"])
+    else:  # a backup without its database, the manifest edited to match
+        del manifest["files"]["database.sqlite3"]
+        (backup / "database.sqlite3").unlink()
+    (backup / "manifest.json").write_text(json.dumps(manifest))
+    before = sorted(p.relative_to(backup).as_posix() for p in backup.rglob("*"))
+    env_b = portal_env(tmp_path / "b")
+    refused = flask(env_b, "backup", "restore", str(backup), check=False)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr, refused.stderr
+    assert "restore refused" in refused.stderr and "manifest" in refused.stderr
+    assert sorted(p.relative_to(backup).as_posix() for p in backup.rglob("*")) == before
+    assert not (tmp_path / "b" / "files").exists() and not (tmp_path / "b" / "ca").exists()

@@ -123,6 +123,26 @@ def test_a_huge_text_is_refused_before_any_view_reads_it(app, demo):
     assert answer.status_code == 422 and "terlalu panjang" in text(answer)
 
 
+def test_an_id_no_column_holds_is_refused_never_a_500(app, demo):
+    """2**70 as an id in a URL or a form: SQLite's driver cannot even put it in a query
+    (OverflowError); the answer is 404 or 422 on both databases, with the page."""
+    admin = Browser(app)
+    admin.login(BANGKA_ADMIN, PASSWORD)
+    huge = str(2**70)
+    for url in (f"/admin/users/{huge}/active", f"/admin/users/{huge}/sessions/end",
+                f"/admin/approvals/{huge}"):
+        answer = admin.post(url, {"active": "1", "decision": "approved"})
+        assert answer.status_code == 404 and "<html" in text(answer), url
+    assert admin.get(f"/tasks/{huge}").status_code == 404
+    position = Position.get(Position.key == "kabid_sdk")
+    answer = admin.post("/admin/assignments", {"user": huge, "position": position.id,
+                                               "starts_on": dt.date.today().isoformat()})
+    assert answer.status_code == 422
+    applicant = Browser(app)
+    applicant.login(DEMO_APPLICANT, PASSWORD)
+    assert applicant.get(f"/services/rekom-nakes/apply?draft={huge}").status_code in (404, 422)
+
+
 def test_a_unicode_e_mail_address_is_refused_at_registration_with_a_reason(app):
     for address in ("büdi@contoh.id", "будь@пример.рф", "budi@contoh.ид"):
         response = _register(Browser(app), email=address)

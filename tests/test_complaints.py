@@ -6,7 +6,6 @@ through their private link."""
 from __future__ import annotations
 
 import datetime as dt
-from types import SimpleNamespace
 
 import pytest
 from test_sla_report import CODE, SOP, WIB, wib
@@ -187,18 +186,23 @@ def test_the_setting_page_for_administrators(bangka, app):
     assert kasi.get("/admin/complaints").status_code == 403
 
 
-def test_an_sops_own_complaints_channel_wins_over_the_setting(bangka):
-    """The SOP format's optional complaints key (a position or actor key, or one with a
-    time) is read when a spec carries it."""
-    spec = SimpleNamespace(header=SimpleNamespace(complaints={"position": "kasi_sdmk",
-                                                              "time": "3 jam"}),
-                           actor=lambda key: SimpleNamespace(key=key))
-    complaints.update_setting(_admin(bangka), bangka, "sdmk_admin", "5 hari kerja")
+def test_the_sops_complaints_channels_are_text_and_the_setting_routes(bangka, client):
+    """The SOP header's complaints key states channels for the public (shown on the service
+    page); it names no position, so the agency's setting decides who answers."""
+    from portal.modules.sops.models import SopVersion
+
+    import_sop(SOP.replace("version: 1", "version: 2").replace(
+        "  total_time: 10 hours",
+        "  total_time: 10 hours\n  complaints: [Loket pengaduan lantai 1, kasi_sdmk]"),
+        "uji-sla.yaml")
+    spec = SopVersion.current(CODE).spec
+    assert spec.header.complaints == ("Loket pengaduan lantai 1", "kasi_sdmk")
+    assert "Loket pengaduan lantai 1" in client.get(f"/services/{CODE}").get_data(
+        as_text=True)
+    assert complaints.route(bangka, spec) == (None, Duration(5, Unit.WORKING_DAYS))
+    complaints.update_setting(_admin(bangka), bangka, "sdmk_admin", "3 jam")
     position, time = complaints.route(bangka, spec)
-    assert position.key == "kasi_sdmk" and time == Duration(3, Unit.HOURS)
-    plain = SimpleNamespace(header=SimpleNamespace(), actor=lambda key: None)
-    position, time = complaints.route(bangka, plain)
-    assert position.key == "sdmk_admin" and time == Duration(5, Unit.WORKING_DAYS)
+    assert position.key == "sdmk_admin" and time == Duration(3, Unit.HOURS)
 
 
 def test_delivered_mail_follows_the_complainants_language(bangka, smtp):

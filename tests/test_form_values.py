@@ -76,3 +76,11 @@ def test_not_before_must_name_another_date_field():
         with pytest.raises(SopError) as refused:
             load_sop(source % wrong)
         assert "not_before" in str(refused.value)
+
+
+def test_a_draft_keeps_a_value_too_long_for_its_field_whole(demo, make_applicant, storage):
+    spec, form = _form("sik-perekam-medis")
+    form["full_name"] = "N" * 3000  # more than a name holds, less than the request guard
+    draft, _errors = operations.save_draft(make_applicant(), "sik-perekam-medis", form, {},
+                                           storage)
+    assert Application.get_by_id(draft.id).form_data["full_name"] == "N" * 3000

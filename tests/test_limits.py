@@ -135,6 +135,42 @@ def test_a_limit_in_the_configuration_is_checked_at_start(tmp_path):
                     "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
 
 
+def test_a_confirmation_link_asked_again_too_soon_is_a_429_with_retry_after(app, make_applicant):
+    user = make_applicant(verified=False)
+    browser = Browser(app)
+    browser.login(user.email, "x" * 12)
+    assert browser.post("/account/confirm/resend", {"back": "/home"}).status_code == 303
+    refused = browser.post("/account/confirm/resend", {"back": "/home"})
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) == 60
+
+
+class TestRedisDown:
+    """The shared counter (Redis) stops answering: limits count in each process meanwhile,
+    and no page that has a limit (the QR verification page among them) answers 500."""
+
+    @pytest.fixture
+    def app_config(self):
+        return {"RATELIMIT_STORAGE_URL": "redis://127.0.0.1:9/0",  # the discard port: closed
+                "RATELIMITS": "verify_view=3 per minute"}
+
+    @pytest.fixture(autouse=True)
+    def _storage_back_afterwards(self):
+        from portal.core.limits import limiter
+
+        yield
+        limiter._storage_dead = False  # the extension object outlives this test's app
+
+    def test_limits_count_in_the_process_and_nothing_answers_500(self, app, demo):
+        client = app.test_client()
+        assert [client.get("/v/bukan-token").status_code for _ in range(4)] \
+            == [404, 404, 404, 429]
+        browser = Browser(app)
+        codes = [_login(browser, DEMO_APPLICANT, "salah-salah-salah").status_code
+                 for _ in range(6)]
+        assert codes == [422] * 5 + [429]
+        assert int(_login(browser, DEMO_APPLICANT, PASSWORD).headers["Retry-After"]) > 0
+
+
 class TestProxyAndHeaders:
     @pytest.fixture
     def app_config(self):

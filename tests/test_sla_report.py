@@ -261,6 +261,17 @@ def test_report_csv_and_cli_give_the_same_figures(history, app, runner):
         "minutes" in text.output
 
 
+def test_a_name_a_spreadsheet_would_run_as_a_formula_stays_text_in_the_csv(history):
+    User.update(name="=HYPERLINK(\"http://x.test\")").where(
+        User.id == history["kasi"].id).execute()
+    report = sla.sla_report(history["agency"], sla.Period(dt.date(2026, 2, 1),
+                                                          dt.date(2026, 2, 28)), CODE)
+    rows = list(csv.DictReader(io.StringIO(sla.report_csv(report))))
+    names = [r["name"] for r in rows if r["level"] == "official"]
+    assert "'=HYPERLINK(\"http://x.test\")" in names
+    assert not any(n.startswith(("=", "+", "-", "@")) for n in names)
+
+
 def test_report_refuses_a_bad_period_with_a_message(history, app, runner):
     client = _login(app, "admin@dinkes-bangka.absah.test")
     page = client.get("/admin/sla?since=kemarin&until=2026-02-28")
@@ -270,6 +281,19 @@ def test_report_refuses_a_bad_period_with_a_message(history, app, runner):
     assert backwards.status_code == 422
     result = runner.invoke(args=["sla", "report", "--since", "nanti"])
     assert result.exit_code != 0 and "--since" in result.output
+
+
+@pytest.mark.parametrize("query", ["since=9999-12-31&until=9999-12-31",
+                                   "since=0001-01-01&until=0001-01-01",
+                                   "since=0001-01-01&until=9999-12-31"])
+def test_a_period_beyond_any_calendar_is_refused_not_a_500(history, app, runner, query):
+    client = _login(app, "admin@dinkes-bangka.absah.test")
+    page = client.get(f"/admin/sla?{query}")
+    assert page.status_code == 422 and "Tanggal harus antara" in page.get_data(as_text=True)
+    assert client.get(f"/admin/sla.csv?{query}").status_code == 422
+    since, until = (part.split("=")[1] for part in query.split("&"))
+    result = runner.invoke(args=["sla", "report", "--since", since, "--until", until])
+    assert result.exit_code != 0 and "2099-12-31" in result.output
 
 
 def test_who_may_read_the_report(history, app, make_applicant):

@@ -118,6 +118,18 @@ def test_wrong_uses_of_the_new_keys_are_refused_with_line_and_reason():
     assert "header.cost: empty" in issues and "header.complaints: empty" in issues
 
 
+def test_a_wrong_kind_of_service_standard_value_is_named_once_not_also_empty():
+    source = _sik_source().replace(
+        "  product: Surat Izin Kerja Perekam Medis",
+        "  product: {a: b}\n  cost: [a, b]\n  service_hours: true\n  complaints: [[x]]")
+    issues = _issues(source)
+    assert sorted(i for i in issues if "header." in i) == [
+        "sop.yaml:63: header.product: expected a list of texts, got a mapping",
+        "sop.yaml:64: header.cost: expected text, got a list",
+        "sop.yaml:65: header.service_hours: expected text, got bool",
+        "sop.yaml:66: header.complaints[0]: expected text, got a list"]
+
+
 def test_service_standard_components_are_read_as_text_or_lists():
     source = _sik_source().replace(
         "  product: Surat Izin Kerja Perekam Medis",
@@ -247,6 +259,27 @@ def test_a_return_needs_no_upload_and_the_required_one_comes_with_every_forward(
     back = _decide(tim, task, {"outcome": "invalid", "note": "STR tidak sesuai"})
     assert back.status_code == 303
     assert Application.get_by_id(application.id).status == "returned"
+    # The applicant sends it again; once checked, it is back with the technical team, whose
+    # forward needs the recommendation (none came with the return).
+    from portal.modules.applications import documents, operations
+    from portal.modules.demo.data import _holder
+
+    spec = application.sop.spec
+    for _ in range(4):
+        task = Task.open_for(application)
+        if task.step_key == "technical_verification":
+            break
+        step = spec.step(task.step_key)
+        actor = task.assignee or _holder(task.position.agency, task.position.key)
+        forward = next(o for o in step.outcomes if o.effect.value == "forward")
+        operations.decide(task.id, actor, forward.key, storage=storage,
+                          verdicts=documents.all_complete(spec, step, application.form_data))
+    assert task.step_key == "technical_verification" and task.kind != "correction"
+    again = _decide(tim, task, {"outcome": "approved"})
+    assert again.status_code == 422 and f"{RECOMMENDATION} wajib diunggah." in text(again)
+    done = _decide(tim, task, {"outcome": "approved"}, {"technical_recommendation": (
+        sample_pdf("Rekomendasi kedua"), "rekomendasi-2.pdf")})
+    assert done.status_code == 303
 
 
 def test_the_public_scan_and_the_public_record_reach_the_applicant(app, demo, storage):

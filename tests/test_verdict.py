@@ -205,6 +205,34 @@ def byte_range_rewritten(pdf: bytes) -> bytes:
     return _written(writer)
 
 
+def listed_twice(pdf: bytes, old: str = HOLDER, new: str = FORGED[0],
+                 forged_first: bool = True) -> bytes:
+    """An update whose cross-reference table lists the page's content stream twice: once at
+    a forged copy, once at the signed original. pyHanko keeps the last entry, poppler (and
+    the viewers built on it) the first, so each is shown a different letter."""
+    reader = PdfFileReader(io.BytesIO(pdf))
+    page = reader.root["/Pages"]["/Kids"][0].get_object()
+    ref = next(r for r in _page_streams(page) if old.encode() in r.get_object().data)
+    number = ref.reference.idnum
+    original = pdf.index(b"\n%d 0 obj" % number) + 1
+    data = ref.get_object().data.replace(old.encode(), new.encode())
+    out = bytearray(pdf if pdf.endswith(b"\n") else pdf + b"\n")
+    forged = len(out)
+    out += (b"%d 0 obj\n<< /Length %d >>\nstream\n" % (number, len(data)) + data
+            + b"\nendstream\nendobj\n")
+    entries = [b"%d 1\n%010d 00000 n \n" % (number, at) for at in (forged, original)]
+    trailer = reader.trailer
+    ids = b"".join(b"<%s>" % v.original_bytes.hex().encode() for v in trailer["/ID"])
+    xref = len(out)
+    out += (b"xref\n0 1\n0000000000 65535 f \n" + b"".join(entries[::1 if forged_first else -1])
+            + b"trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R /Prev %d /ID [%s] >>\n"
+            % (int(trailer["/Size"]), trailer.raw_get("/Root").idnum,
+               trailer.raw_get("/Info").idnum, reader.xrefs.get_startxref_for_revision(
+                   reader.xrefs.total_revisions - 1), ids)
+            + b"startxref\n%d\n%%%%EOF\n" % xref)
+    return bytes(out)
+
+
 def trailing_whitespace(pdf: bytes) -> bytes:
     return pdf + b"\r\n  \n"
 
@@ -300,6 +328,7 @@ ATTACKS = {
     "byte_range_removed": (byte_range_removed, {"signature_dictionary"}, None),
     "byte_range_zero": (byte_range_zero, {"signature_dictionary"}, None),
     "byte_range_rewritten_by_update": (byte_range_rewritten, {"signature_dictionary"}, None),
+    "object_listed_twice": (listed_twice, {"listed_twice"}, None),
 }
 
 
@@ -341,6 +370,20 @@ def test_the_insider_s_second_signature_is_named_even_though_its_key_is_trusted(
     added = [f for f in verdict.findings if f.code == "signature_added"]
     assert added and "Pejabat Lain" in added[0].detail
     assert "not from a trusted issuer" not in added[0].detail  # trusted, and still not valid
+
+
+def test_an_object_listed_twice_is_changed_whichever_entry_a_reader_keeps(issued):
+    _letter, pdf, accepted = issued
+    for forged_first in (True, False):
+        forged = listed_twice(pdf, forged_first=forged_first)
+        verdict = judge(forged, trust_roots(), accepted)
+        assert verdict.outcome is Outcome.CHANGED, (forged_first, verdict.findings)
+        assert [f.code for f in verdict.findings] == ["listed_twice"]
+        assert "object " in verdict.findings[0].detail
+    if shutil.which("pdftotext"):  # poppler keeps the first entry: the forged name
+        shown = subprocess.run(["pdftotext", "-", "-"], input=listed_twice(pdf),
+                               capture_output=True, check=True).stdout.decode()
+        assert FORGED[0] in shown and HOLDER not in shown
 
 
 def test_validation_data_and_document_timestamps_keep_the_letter_genuine(issued):

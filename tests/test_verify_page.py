@@ -75,6 +75,7 @@ def _cases(app, storage, tmp_path):
         ("annotation", annotation(pdf), letter, "changed", "changed"),
         *[(name, craft(name, pdf, app, tmp_path), letter, "changed", "changed")
           for name in ("in_place", "overlay", "form_field", "untrusted_second_signature",
+                       "object_listed_twice",
                        "page_tree_rebuilt", "byte_range_removed", "byte_range_zero",
                        "byte_range_rewritten_by_update")],
         ("another_letter_s_file", other_pdf, letter, "other_letter", "valid"),
@@ -175,6 +176,9 @@ def test_cli_at_checks_certificates_as_of_another_date(demo, storage, runner, tm
     assert expired.exit_code == 1 and "outcome: untrusted" in expired.output
     bad = runner.invoke(args=["letters", "verify", "--at", "kemarin", str(tmp_path / "x.pdf")])
     assert bad.exit_code == 2 and "Traceback" not in bad.output
+    # the last day of the calendar is refused, not reported as a tampered signature
+    last = _cli(runner, tmp_path, pdf, "--at", "9999-12-31")
+    assert last.exit_code == 2 and "changed" not in last.output and "--at" in last.output
 
 
 def test_the_page_shows_what_a_stranger_needs_to_judge_a_paper_copy(app, demo, storage):

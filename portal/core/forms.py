@@ -22,9 +22,9 @@ from peewee import DataError
 from portal.core.i18n import LazyText
 from portal.core.i18n import lazy_gettext as _l
 
-__all__ = ["FORM_VALUE_MAX", "NAME_MAX", "TEXT_MAX", "ascii_digits", "date_range_problem",
-           "init_app", "int_or_none", "iso_date", "length_problem", "length_problems",
-           "max_length", "parse_date"]
+__all__ = ["FORM_VALUE_MAX", "ID_MAX", "NAME_MAX", "TEXT_MAX", "ascii_digits",
+           "date_range_problem", "init_app", "int_or_none", "iso_date", "length_problem",
+           "length_problems", "max_length", "parse_date"]
 
 NAME_MAX = 200  # characters of a name, title or label typed into a form
 TEXT_MAX = 5000  # characters of a free text (a note, a reason, an address)
@@ -34,6 +34,9 @@ FORM_VALUE_MAX = 20000
 # C0 control characters but tab, line feed and carriage return, and DEL. PostgreSQL refuses
 # NUL in text; none of them is typed by a person.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# The largest integer a database column holds (64 bits, signed). SQLite's driver raises
+# OverflowError on a larger one in a query; no row has such an id.
+ID_MAX = 2**63 - 1
 
 
 def parse_date(value, field: str, errors: dict[str, str], required: bool) -> dt.date | None:
@@ -63,10 +66,12 @@ def iso_date(day: dt.date | None) -> str | None:
 
 
 def int_or_none(value) -> int | None:
+    """``value`` as an integer a database column can hold, else None."""
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError, OverflowError):
         return None
+    return number if -ID_MAX <= number <= ID_MAX else None
 
 
 def ascii_digits(value: str) -> str:
@@ -117,6 +122,10 @@ def init_app(app: Flask, error_response) -> None:
 
     @app.before_request
     def _refuse_bad_input():
+        # /tasks/<int:id> with an id no column holds: no such page (not a driver's error).
+        if any(isinstance(value, int) and not -ID_MAX <= value <= ID_MAX
+               for value in (request.view_args or {}).values()):
+            return error_response(404)
         values = [value for _key, value in request.args.items(multi=True)]
         values.append(request.path)
         if request.method in ("POST", "PUT", "PATCH"):
@@ -128,6 +137,7 @@ def init_app(app: Flask, error_response) -> None:
         return None
 
     @app.errorhandler(DataError)
+    @app.errorhandler(OverflowError)  # SQLite's driver: an integer over 64 bits in a query
     def _refused_by_database(exc):
         app.logger.warning("value refused by the database on %s %s: %s", request.method,
                            request.path, str(exc).splitlines()[0] if str(exc) else exc)

@@ -12,6 +12,7 @@ names (an account, an e-mail address) from inside a view. Either answers 429 wit
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import time
 
@@ -19,12 +20,16 @@ from flask import Flask, current_app, request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_login import current_user
 from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 
 from portal.core.i18n import lazy_gettext as _l
 
 __all__ = ["DEFAULT_LIMITS", "Limited", "clear", "client_key", "hit", "init_app", "limited",
            "limiter", "rate"]
+
+log = logging.getLogger(__name__)
 
 # Each limit by name. A whole office often reaches the portal through one address (NAT),
 # every official logging in around eight: the per-client limit of logins is generous (it
@@ -91,6 +96,24 @@ def _key(name: str, value: str) -> str:
     return hashlib.sha256(f"{name}\0{value}".encode()).hexdigest()[:32]
 
 
+# Where ``hit`` counts while the shared storage (Redis) does not answer: in this process,
+# as on the embedded default. A login must not fail because the counter is away. Made at
+# the first need (a memory storage starts a thread).
+_in_process: list[MovingWindowRateLimiter] = []
+
+
+def _local_strategy() -> MovingWindowRateLimiter:
+    if not _in_process:
+        _in_process.append(MovingWindowRateLimiter(MemoryStorage()))
+    return _in_process[0]
+
+
+def _count(strategy, item, name: str, key: str) -> None:
+    if not strategy.hit(item, "absah", name, key):
+        reset, _remaining = strategy.get_window_stats(item, "absah", name, key)
+        raise Limited(max(1, math.ceil(reset - time.time())))
+
+
 def hit(name: str, value: str) -> None:
     """Count one attempt of ``name`` for ``value`` (an account, an address); raise Limited
     (429) when the limit is reached. Counted before the attempt is tried, atomically."""
@@ -98,15 +121,27 @@ def hit(name: str, value: str) -> None:
         return
     item = parse(rate(name))
     key = _key(name, value)
-    if not limiter.limiter.hit(item, "absah", name, key):
-        reset, _remaining = limiter.limiter.get_window_stats(item, "absah", name, key)
-        raise Limited(max(1, math.ceil(reset - time.time())))
+    try:
+        _count(limiter.limiter, item, name, key)
+    except Limited:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the storage is unreachable: count here
+        log.warning("rate limit storage unreachable (%s): counting %s in this process",
+                    exc, name)
+        _count(_local_strategy(), item, name, key)
 
 
 def clear(name: str, value: str) -> None:
     """Forget the attempts of ``name`` for ``value`` (a login that succeeded)."""
-    if limiter.enabled:
-        limiter.limiter.clear(parse(rate(name)), "absah", name, _key(name, value))
+    if not limiter.enabled:
+        return
+    item, key = parse(rate(name)), _key(name, value)
+    if _in_process:
+        _in_process[0].clear(item, "absah", name, key)
+    try:
+        limiter.limiter.clear(item, "absah", name, key)
+    except Exception as exc:  # noqa: BLE001 - unreachable: its window ends on its own
+        log.warning("rate limit storage unreachable (%s): %s not cleared there", exc, name)
 
 
 def _parse_overrides(text: str) -> dict[str, str]:
@@ -144,6 +179,10 @@ def init_app(app: Flask, error_response) -> None:
     """Bind the limiter (storage from the config) and answer 429 with Retry-After."""
     config = app.extensions["portal.config"]
     app.extensions["portal.limits"] = {**DEFAULT_LIMITS, **_parse_overrides(config.ratelimits)}
+    # Redis down: the limits of ``limited`` count in this process until it answers again
+    # (flask-limiter checks it now and then), instead of every limited page (the QR
+    # verification page among them) answering 500.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     limiter.init_app(app)
     if limiter.enabled:
         # flask-limiter checks every request for limits; most views have none, and the inbox

@@ -243,7 +243,10 @@ def resend_verification():
     try:
         user = accounts_operations.resend_verification(current_account())
     except accounts_operations.ResendTooSoon as exc:
-        return _confirm_page(next_url, status=429, error=exc.message)
+        response = _confirm_page(next_url, status=429, error=exc.message)
+        retry = int(accounts_operations.RESEND_INTERVAL.total_seconds())
+        response.headers["Retry-After"] = str(retry)  # as every 429 of the portal
+        return response
     except OperationError as exc:  # confirmed meanwhile (in another tab): nothing to send
         flash(str(exc.message), "ok")
         return redirect(back, 303)

@@ -15,7 +15,14 @@ from peewee import IntegrityError
 from portal.calendar.duration import Unit
 from portal.core.db import db
 from portal.core.errors import NotFound, OperationError, PermissionDenied, ValidationError
-from portal.core.forms import NAME_MAX, TEXT_MAX, ascii_digits, date_range_problem, length_problem
+from portal.core.forms import (
+    FORM_VALUE_MAX,
+    NAME_MAX,
+    TEXT_MAX,
+    ascii_digits,
+    date_range_problem,
+    length_problem,
+)
 from portal.core.i18n import LazyText
 from portal.core.i18n import lazy_gettext as _l
 from portal.core.model import utcnow
@@ -79,7 +86,9 @@ def save_draft(user: User, sop_code: str, form: Mapping[str, Any],
         raise NotFound(_l("Layanan %(code)s tidak ditemukan.", code=repr(sop_code)))
     spec = version.spec
     known = {f.key for f in spec.fields}
-    values = {k: str(v).strip()[:2000] for k, v in (form or {}).items() if k in known}
+    # Kept whole (the request guard bounds every value), so that a value too long for its
+    # field is shown back with its message instead of being cut without a word.
+    values = {k: str(v).strip()[:FORM_VALUE_MAX] for k, v in (form or {}).items() if k in known}
     good, errors = screen_uploads(spec, uploads)
     good = with_previews(good, storage)  # rendered before the transaction: no lock held
     with db.atomic():

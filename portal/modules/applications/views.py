@@ -18,7 +18,7 @@ from portal.modules.accounts import approvals as accounts_approvals
 from portal.modules.accounts import staff
 from portal.modules.accounts.guards import is_approver
 from portal.modules.agencies.models import Agency
-from portal.modules.applications import access, documents, operations, results
+from portal.modules.applications import access, documents, kept, operations, results
 from portal.modules.applications.documents import Upload
 from portal.modules.applications.models import Application, Decision, Document, Task
 from portal.modules.applications.timeline import timeline
@@ -324,7 +324,7 @@ def _task_or_404(task_id) -> Task:
     return task
 
 
-def _task_context(task, errors=None, form=None, done=None, confirm=None):
+def _task_context(task, errors=None, form=None, done=None, confirm=None, kept_uploads=None):
     application = task.application
     spec = application.sop.spec
     step = spec.step(task.step_key)
@@ -364,6 +364,8 @@ def _task_context(task, errors=None, form=None, done=None, confirm=None):
             # The letters as they will be issued, where officials initial and sign them.
             "drafts": drafts.drafts_at(task) if task.status == "open" else [],
             "confirm": confirm,
+            # Files uploaded with a refused decision, carried by reference (kept.py).
+            "kept": kept_uploads or {},
             # At a handover: the pickup ticket the official takes in (shown, not typed).
             "ticket": (issuance.collection_ticket(application)
                        if step.action is ActionKind.HAND_OVER else None)}
@@ -408,12 +410,29 @@ def decide(task_id):
     if elsewhere is not None:  # nothing is decided: the applicant acts on the tracking page
         return elsewhere
     form = request.form
+    user = current_account()
+    # Files kept from a refused try come back unless a new one was chosen for the document;
+    # a reference that cannot be used is told next to its field, and nothing is decided
+    # without the file the official believes is attached.
+    uploads = uploads_from_request()
+    restored, lost = kept.restore(task, user, kept.references(form), _storage(),
+                                  replaced=frozenset(uploads))
+    uploads = {**restored, **uploads}
+    if lost:
+        return render("task.html", "panel", status=422, **_task_context(
+            task, errors=lost, form=form, kept_uploads=kept.keep(task, user, uploads,
+                                                                 _storage())))
     step = task.application.sop.spec.step(task.step_key)
     chosen = step.outcome(form.get("outcome", ""))
     if (step.action is ActionKind.SIGN and chosen is not None
             and chosen.effect is Effect.FORWARD and form.get("confirmed") != "1"):
-        # Signing asks once more, naming the letters and the person they are for.
-        return render("task.html", "panel", **_task_context(task, form=form, confirm=chosen))
+        # Signing asks once more, naming the letters and the person they are for; files
+        # that came with the click ride along as kept references, a refused one is told.
+        refused = kept.refused(task, uploads)
+        context = _task_context(task, errors=refused, form=form,
+                                confirm=None if refused else chosen,
+                                kept_uploads=kept.keep(task, user, uploads, _storage()))
+        return render("task.html", "panel", status=422 if refused else 200, **context)
     verdicts = {}
     for doc_key in form.getlist("judged"):
         chosen = form.get(f"verdict_{doc_key}")  # unset until the official chooses
@@ -422,11 +441,10 @@ def decide(task_id):
                              "note": form.get(f"verdict_note_{doc_key}", "")}
     try:
         record = {k[len("record_"):]: v for k, v in form.items() if k.startswith("record_")}
-        operations.decide(task.id, current_account(), form.get("outcome", ""),
+        operations.decide(task.id, user, form.get("outcome", ""),
                           note=form.get("note", ""),
                           verdicts=verdicts or None, record=record,
-                          uploads=uploads_from_request(),
-                          storage=_storage())
+                          uploads=uploads, storage=_storage())
     except PermissionDenied:
         abort(403)
     except operations.AlreadyDecided as exc:
@@ -434,8 +452,11 @@ def decide(task_id):
         return render("task.html", "panel", status=409,
                       **_task_context(task, errors={"form": str(exc)}))
     except ValidationError as exc:
-        return render("task.html", "panel", status=422,
-                      **_task_context(task, errors=exc.errors, form=form))
+        # Every file that passed its own screening is kept for the next try; a refused
+        # one is told next to its field, whatever refused the decision first.
+        return render("task.html", "panel", status=422, **_task_context(
+            task, errors={**kept.refused(task, uploads), **exc.errors}, form=form,
+            kept_uploads=kept.keep(task, user, uploads, _storage())))
     except OperationError as exc:
         return render("task.html", "panel", status=409,
                       **_task_context(task, errors={"form": str(exc)}))

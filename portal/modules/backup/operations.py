@@ -227,7 +227,19 @@ def verify_backup(directory: str | os.PathLike) -> dict:
         raise BackupError(f"{source / MANIFEST}: unreadable ({exc})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise BackupError(f"{source}: not a backup of this format ({FORMAT})")
-    listed = manifest.get("files") or {}
+    listed = manifest.get("files")
+    if not isinstance(listed, dict) or not all(
+            isinstance(name, str) and isinstance(digest, str) for name, digest in listed.items()):
+        raise BackupError(f"{source / MANIFEST}: its list of files is damaged")
+    database = manifest.get("database")
+    engine = database.get("engine") if isinstance(database, dict) else None
+    database_file = {"sqlite": SQLITE_FILE, "postgresql": PG_FILE}.get(engine)
+    if database_file is None or database.get("file") != database_file:
+        raise BackupError(f"{source / MANIFEST}: the database it names is damaged "
+                          f"({database!r})")
+    if database_file not in listed:
+        raise BackupError(f"{source}: the manifest lists no {database_file}: not a whole "
+                          "backup")
     present = {p.relative_to(source).as_posix() for p in source.rglob("*") if p.is_file()}
     present.discard(MANIFEST)
     for name in sorted(set(listed) - present):
@@ -297,7 +309,8 @@ def restore_backup(directory: str | os.PathLike) -> BackupSummary:
         path.parent.mkdir(parents=True, exist_ok=True)
         for suffix in ("-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
-        copy = sqlite3.connect(source / SQLITE_FILE)
+        # Read only: opening the backup must never change (or create) a file in it.
+        copy = sqlite3.connect(f"{(source / SQLITE_FILE).resolve().as_uri()}?mode=ro", uri=True)
         target = sqlite3.connect(path)
         try:
             copy.backup(target)

@@ -1,8 +1,9 @@
 """Complaints (pengaduan) about a service: anyone files one with a contact address; it goes
-to the position that answers complaints (the SOP's complaints channel when its header names
-one, else the agency's setting, else the agency's administrators) with a due time on the
-agency's working-day calendar; the answer is e-mailed to the complainant. Only those who
-answer and the complainant (through a private link) see a complaint."""
+to the position that answers complaints (the one the SOP's header names in
+``complaints_to``, else the agency's setting, else the agency's administrators) with a due
+time on the agency's working-day calendar (the SOP's own standard time when it states one);
+the answer is e-mailed to the complainant. Only those who answer and the complainant
+(through a private link) see a complaint."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from portal.modules.audit import trail as audit
 from portal.modules.feedback import notify
 from portal.modules.feedback.models import Complaint, ComplaintSetting
 from portal.modules.sops.models import SopVersion
+from portal.modules.sops.spec_types import ActorKind, SopSpec
 
 __all__ = ["DEFAULT_TIME", "answer_complaint", "file_complaint", "handled_complaint",
            "handler_complaints", "may_handle", "read_complaint", "route", "setting_of",
@@ -37,8 +39,13 @@ def setting_of(agency: Agency) -> ComplaintSetting | None:
     return ComplaintSetting.get_or_none(ComplaintSetting.agency == agency)
 
 
-def standard_time(agency: Agency, setting: ComplaintSetting | None = None) -> Duration:
-    """The agency's standard time to answer a complaint (5 working days unless set)."""
+def standard_time(agency: Agency, setting: ComplaintSetting | None = None,
+                  spec: SopSpec | None = None) -> Duration:
+    """The standard time to answer a complaint: the SOP's own when its header states one
+    (``complaints_to.time``), else the agency's (5 working days unless set)."""
+    channel = spec.header.complaints_to if spec is not None else None
+    if channel is not None and channel.time is not None:
+        return channel.time
     setting = setting or setting_of(agency)
     if setting is not None and setting.standard_time:
         try:
@@ -48,41 +55,34 @@ def standard_time(agency: Agency, setting: ComplaintSetting | None = None) -> Du
     return DEFAULT_TIME
 
 
-def _header_channel(spec) -> tuple[str | None, Duration | None]:
-    """(position key, standard time) of the SOP's own complaints channel, when its header
-    names one (an optional key of the SOP format): a position or actor key, or a mapping
-    or object with ``position``/``actor`` and ``time``."""
-    channel = getattr(spec.header, "complaints", None)
-    if not channel:
-        return None, None
-    if isinstance(channel, str):
-        key, time = channel, None
-    elif isinstance(channel, Mapping):
-        key, time = channel.get("position") or channel.get("actor"), channel.get("time")
-    else:
-        key = getattr(channel, "position", None) or getattr(channel, "actor", None)
-        time = getattr(channel, "time", None)
-    try:
-        key = spec.actor(key).key if key else None
-    except KeyError:
-        pass
-    if isinstance(time, str):
-        try:
-            time = parse_duration(time)
-        except DurationError:
-            time = None
-    return key, time if isinstance(time, Duration) else None
-
-
-def route(agency: Agency, spec) -> tuple[Position | None, Duration]:
-    """Where a complaint about this SOP goes and how soon it is answered; a position of
-    None: the agency's administrators."""
+def route(agency: Agency, spec: SopSpec) -> tuple[Position | None, Duration]:
+    """Where a complaint about this SOP goes and how soon it is answered: the position the
+    SOP's header names (``complaints_to``), else the agency's setting; a position of None:
+    the agency's administrators. (``header.complaints`` is the channels' text for the
+    public, shown on the service page; it routes nothing.)"""
     setting = setting_of(agency)
-    key, time = _header_channel(spec)
-    key = key or (setting.position_key if setting is not None else None)
-    position = (Position.get_or_none((Position.agency == agency) & (Position.key == key))
-                if key else None)
-    return position, time or standard_time(agency, setting)
+    position = _sop_position(spec)
+    key = setting.position_key if setting is not None else None
+    if position is None and key:
+        position = Position.get_or_none((Position.agency == agency) & (Position.key == key))
+    return position, standard_time(agency, setting, spec)
+
+
+def _sop_position(spec: SopSpec) -> Position | None:
+    """The position the SOP names for complaints, in its office (the SOP's agency unless the
+    actor sits in a partner office); None when it names none or the position is gone."""
+    channel = spec.header.complaints_to
+    if channel is None:
+        return None
+    try:
+        actor = spec.actor(channel.actor)
+    except KeyError:  # refused by the loader; kept safe for a spec built by hand
+        return None
+    if actor.kind is not ActorKind.POSITION:
+        return None
+    return (Position.select(Position).join(Agency)
+            .where((Agency.code == (actor.office or spec.agency))
+                   & (Position.key == actor.key)).first())
 
 
 def file_complaint(user: User | None, sop_code: str, form: Mapping[str, str],

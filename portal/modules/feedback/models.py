@@ -51,8 +51,8 @@ class SurveyInvitation(BaseModel):
 
 
 class ComplaintSetting(BaseModel):
-    """Where an agency's complaints go and how soon they are answered, until the SOP names
-    its own complaints channel."""
+    """Where an agency's complaints go and how soon they are answered, for the SOPs whose
+    header names no complaints position or time of its own (``complaints_to``)."""
 
     agency = ForeignKeyField(Agency, unique=True, on_delete="CASCADE")
     position_key = CharField(null=True)  # None: the agency's administrators answer

@@ -83,9 +83,13 @@ def survey_index(responses: Iterable[Sequence[int]]) -> SurveyIndex | None:
         count += 1
         for i, score in enumerate(scores):
             sums[i] += score
-    if not count:
-        return None
-    means = tuple(Decimal(s) / count for s in sums)
+    return _index(count, sums) if count else None
+
+
+def _index(count: int, sums: Sequence[int]) -> SurveyIndex:
+    """The index of ``count`` responses whose scores per element add up to ``sums``: the
+    one place the regulation's formula is written."""
+    means = tuple(Decimal(int(s)) / count for s in sums)
     index = (sum(means) / len(means) * 25).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     grade, label = category(index)
     return SurveyIndex(count, tuple(float(m) for m in means), index, grade, label)
@@ -107,14 +111,8 @@ def index_of(agency_id: int | None = None, sop_code: str | None = None,
         query = query.where(SurveyResponse.answered_at >= since)
     if until is not None:
         query = query.where(SurveyResponse.answered_at < until)
-    found = {}
-    for code, count, *sums in query.group_by(SurveyResponse.sop_code).tuples():
-        means = tuple(Decimal(int(s)) / count for s in sums)
-        index = (sum(means) / len(means) * 25).quantize(Decimal("0.01"),
-                                                        rounding=ROUND_HALF_UP)
-        grade, label = category(index)
-        found[code] = SurveyIndex(count, tuple(float(m) for m in means), index, grade, label)
-    return found
+    return {code: _index(count, sums)
+            for code, count, *sums in query.group_by(SurveyResponse.sop_code).tuples()}
 
 
 def invitation_state(user, application: Application) -> str | None:

@@ -23,6 +23,8 @@ def letters_verify(pdf, at):
 
     from portal.modules.letters.verification import summary_en, verify_presented
 
+    if at is not None and at.year >= 9999:  # the end of its day would leave the calendar
+        raise click.BadParameter("use a date before 9999-01-01", param_hint="--at")
     moment = None if at is None else (at.replace(tzinfo=dt.UTC)
                                       + dt.timedelta(days=1, seconds=-1))
     verdict = verify_presented(Path(pdf).read_bytes(), at=moment)

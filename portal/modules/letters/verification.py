@@ -63,6 +63,8 @@ FINDINGS = {
     "content_changed": _l("isi halaman diubah atau ditimpa"),
     "pages_changed": _l("halaman surat diganti atau disusun ulang"),
     "structure": _l("riwayat revisi berkas ditulis ulang"),
+    "listed_twice": _l("satu objek dicantumkan dua kali dalam revisi tambahan, sehingga "
+                       "program pembaca PDF dapat menampilkan isi yang berbeda"),
     "timestamp_broken": _l("cap waktu yang ditambahkan tidak sah"),
     "unreadable_update": _l("tambahan yang tidak dapat dibaca"),
     "other": _l("perubahan lain setelah ditandatangani"),

@@ -45,6 +45,10 @@ DEFAULT_DAYS = 90
 PUBLIC_DAYS = 30
 SURVEY_PUBLIC_DAYS = 365
 MIN_PUBLIC_FILES = 5  # fewer completed files: no public figure (one file is one person)
+# The dates a period may name: wide enough for any history, narrow enough that the period's
+# bounds in the agency's zone stay inside what dates and times can hold.
+EARLIEST_DAY = dt.date(2000, 1, 1)
+LATEST_DAY = dt.date(2099, 12, 31)
 
 
 def median(values: list[float]) -> float | None:
@@ -118,6 +122,10 @@ def parse_period(since: str | None, until: str | None, today: dt.date) -> Period
             days[name] = dt.date.fromisoformat(text) if text else fallback
         except ValueError:
             errors[name] = _l("Tanggal tidak valid (format TTTT-BB-HH).")
+            continue
+        if not EARLIEST_DAY <= days[name] <= LATEST_DAY:
+            errors[name] = _l("Tanggal harus antara %(first)s dan %(last)s.",
+                              first=EARLIEST_DAY.isoformat(), last=LATEST_DAY.isoformat())
     if not errors and days["since"] > days["until"]:
         errors["since"] = _l("Tanggal awal harus sebelum tanggal akhir.")
     if errors:
@@ -360,7 +368,11 @@ def complaint_figures(agency, start, end, now, sop_code=None,
     if sop_code:
         open_query = open_query.where(Complaint.sop_code == sop_code)
     open_now, overdue_now = open_query.tuples().get()
-    return ComplaintFigures(complaint_rules.standard_time(agency).label(language), filed,
+    # One service's report states its SOP's own complaint time when the SOP gives one.
+    version = SopVersion.current(sop_code) if sop_code else None
+    spec = version.spec if version is not None and version.agency_id == agency.id else None
+    standard = complaint_rules.standard_time(agency, spec=spec)
+    return ComplaintFigures(standard.label(language), filed,
                             len(answered), median(answered), p90(answered),
                             share(on_time, timed), open_now or 0, int(overdue_now or 0))
 
@@ -390,6 +402,11 @@ class PublicFigures:
     enough: bool
     day_minutes: float
     survey: survey.SurveyIndex | None
+
+    @property
+    def minimum(self) -> int:
+        """The fewest completed files (and survey responses) that show a figure."""
+        return MIN_PUBLIC_FILES
 
 
 def public_figures(sop_codes: Iterable[str] | None = None, now: dt.datetime | None = None,
@@ -475,20 +492,27 @@ def report_csv(report: SlaReport) -> str:
     def num(value):
         return "" if value is None else f"{value:.2f}".rstrip("0").rstrip(".")
 
+    def text(value) -> str:
+        # Names typed by administrators (titles, officials): a spreadsheet would run one
+        # starting with = + - @ as a formula, so it is kept text with a leading quote.
+        value = str(value)
+        return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
     for sop in report.sops:
         for step in sop.steps:
-            writer.writerow(("step", sop.code, step.key, step.heading, step.files,
+            writer.writerow(("step", sop.code, step.key, text(step.heading), step.files,
                              num(step.median), num(step.p90), num(step.standard_minutes),
                              num(step.on_time), step.open_now, step.overdue_now,
                              step.returns, num(step.with_applicant), "", ""))
         index = sop.survey
-        writer.writerow(("file", sop.code, "", sop.title, sop.files, num(sop.median),
+        writer.writerow(("file", sop.code, "", text(sop.title), sop.files, num(sop.median),
                          num(sop.p90), num(sop.total_standard_minutes), num(sop.on_time),
                          sop.open_now, sop.overdue_now, sum(s.returns for s in sop.steps),
                          num(sop.with_applicant), index.index if index else "",
                          index.responses if index else ""))
     for person in report.officials:
-        writer.writerow(("official", "", "", person.name, person.decided, num(person.median),
+        writer.writerow(("official", "", "", text(person.name), person.decided,
+                         num(person.median),
                          "", "", "", "", person.overdue_now, "", "", "", ""))
     c = report.complaints
     writer.writerow(("complaints", "", "", c.standard, c.filed, num(c.median), num(c.p90), "",

@@ -27,6 +27,7 @@ from portal.modules.sops.spec_types import (
     ActionKind,
     ActorKind,
     ActorSpec,
+    ComplaintsTo,
     Condition,
     DocumentSpec,
     Effect,
@@ -40,9 +41,9 @@ from portal.modules.sops.spec_types import (
 )
 
 __all__ = [
-    "ActionKind", "ActorKind", "ActorSpec", "Condition", "DocumentSpec", "Effect", "FieldSpec",
-    "LetterSpec", "OutcomeSpec", "Phase", "SopError", "SopHeader", "SopSpec", "SpecIssue",
-    "StepSpec", "load_sop", "load_sop_file",
+    "ActionKind", "ActorKind", "ActorSpec", "ComplaintsTo", "Condition", "DocumentSpec",
+    "Effect", "FieldSpec", "LetterSpec", "OutcomeSpec", "Phase", "SopError", "SopHeader",
+    "SopSpec", "SpecIssue", "StepSpec", "load_sop", "load_sop_file",
 ]
 
 
@@ -278,7 +279,8 @@ class _Reader:
         h = self.mapping(value, path, {
             "number", "name", "created", "revised", "effective", "approved_by", "legal_basis",
             "qualifications", "related_sops", "equipment", "warning", "records", "total_time",
-            "cost", "product", "complaints", "service_hours"}, {"number", "name"})
+            "cost", "product", "complaints", "complaints_to", "service_hours"},
+            {"number", "name"})
         return SopHeader(
             number=self.text(h.get("number"), f"{path}.number", ""),
             name=self.text(h.get("name"), f"{path}.name", ""),
@@ -297,20 +299,38 @@ class _Reader:
             product=self.stated_list(h, "product", path),
             complaints=self.stated_list(h, "complaints", path),
             service_hours=self.stated(h, "service_hours", path),
+            complaints_to=self.complaints_to(h, path),
         )
+
+    def complaints_to(self, h: dict, path: str) -> ComplaintsTo | None:
+        """Who answers complaints and how soon: ``{actor: <position actor>, time: <duration>}``
+        (the actor is checked against the actors once all are read)."""
+        if "complaints_to" not in h:
+            return None
+        path = f"{path}.complaints_to"
+        c = self.mapping(h["complaints_to"], path, {"actor", "time"}, {"actor"})
+        time = self.duration(c.get("time"), f"{path}.time")
+        if time is not None and time.amount == 0:
+            self.problem(f"{path}.time", "an answer takes time: give more than 0, or leave the "
+                         "time out (the agency's standard time applies)")
+        return ComplaintsTo(actor=self.text(c.get("actor"), f"{path}.actor", ""), time=time)
 
     def stated(self, h: dict, key: str, path: str) -> str:
         """An optional service-standard text: left out, or said (not blank)."""
+        before = len(self.issues)
         value = self.text(h.get(key), f"{path}.{key}", "")
-        if key in h and not value:
+        # "empty" only when it is (a wrong kind of value is already named as such)
+        if key in h and not value and len(self.issues) == before:
             self.problem(f"{path}.{key}", "empty: say what the SOP states, or leave the key out")
         return value
 
     def stated_list(self, h: dict, key: str, path: str) -> tuple[str, ...]:
         """An optional service-standard text or list of texts (several products or complaint
         channels), none blank."""
+        before = len(self.issues)
         values = self.texts(h.get(key), f"{path}.{key}")
-        if key in h and (not values or not all(v.strip() for v in values)):
+        if key in h and len(self.issues) == before and (
+                not values or not all(v.strip() for v in values)):
             self.problem(f"{path}.{key}", "empty: say what the SOP states, or leave the key out")
         return tuple(v.strip() for v in values)
 
@@ -515,6 +535,7 @@ class _Checker:
                                   or spec.actor(a.recorded_by).kind is not ActorKind.POSITION):
                 r.problem(f"actors.{a.key}.recorded_by",
                           f"{a.recorded_by!r} is not a position actor of this SOP")
+        self.complaints_to(actor_keys)
         for i, f in enumerate(spec.fields):
             self.condition_fields(f.when, f"fields[{i}].when", field_keys)
         for i, d in enumerate(spec.documents):
@@ -609,6 +630,22 @@ class _Checker:
             return
         self.reachability(step_index)
         self.total()
+
+    def complaints_to(self, actor_keys: set[str]) -> None:
+        """Complaints go to an official: a position actor of this SOP."""
+        channel = self.spec.header.complaints_to
+        if channel is None or not channel.actor:  # a missing actor is reported already
+            return
+        positions = ", ".join(a.key for a in self.spec.actors
+                              if a.kind is ActorKind.POSITION) or "none"
+        where = "header.complaints_to.actor"
+        if channel.actor not in actor_keys:
+            self.r.problem(where, f"undefined actor {channel.actor!r} "
+                           f"(positions of this SOP: {positions})")
+        elif (kind := self.spec.actor(channel.actor).kind) is not ActorKind.POSITION:
+            who = "the applicant" if kind is ActorKind.APPLICANT else "an external party"
+            self.r.problem(where, f"{channel.actor!r} is {who}: complaints go to an official "
+                           f"position of this SOP ({positions})")
 
     def condition_fields(self, cond: Condition | None, path: str, field_keys: set[str]) -> None:
         if cond is None:

@@ -16,8 +16,8 @@ from portal.calendar.duration import Duration, Unit, total_minutes
 
 __all__ = [
     "ACCOUNT_ACTIONS", "FIELD_TYPES", "FORMAT", "MEDIA_TYPES", "ActionKind", "ActorKind",
-    "ActorSpec", "Condition", "DocumentSpec", "Effect", "FieldSpec", "LetterSpec", "OutcomeSpec",
-    "Phase", "SopHeader", "SopSpec", "StepSpec",
+    "ActorSpec", "ComplaintsTo", "Condition", "DocumentSpec", "Effect", "FieldSpec",
+    "LetterSpec", "OutcomeSpec", "Phase", "SopHeader", "SopSpec", "StepSpec",
 ]
 
 FORMAT = "absah-sop/1"
@@ -248,6 +248,15 @@ class LetterSpec:
 
 
 @dataclass(frozen=True)
+class ComplaintsTo:
+    """Who answers complaints about the service (the header's ``complaints_to``): a position
+    actor of the SOP, and the standard time of an answer when the SOP states one."""
+
+    actor: str
+    time: Duration | None = None
+
+
+@dataclass(frozen=True)
 class SopHeader:
     """The header block of an SOP document."""
 
@@ -270,6 +279,8 @@ class SopHeader:
     product: tuple[str, ...] = ()
     complaints: tuple[str, ...] = ()
     service_hours: str = ""
+    # Who answers complaints, and how soon; None: the agency's setting decides.
+    complaints_to: ComplaintsTo | None = None
 
 
 @dataclass(frozen=True)
