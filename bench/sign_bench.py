@@ -15,7 +15,7 @@ Rows (median / p95 in ms, after a warm-up):
                          (about 50 ms here) at every signature
   pyHanko defaults       SimpleSigner.load_pkcs12 at every signature, no bytes_reserved (pyHanko
                          signs a dummy first to size the container), stock QR stamp
-  verify                 signing.verify.verify_letter of one signed letter
+  verify                 signing.verdict.judge of one issued letter (the page's verdict)
   issue B-B / issue B-LT render + sign as the portal issues a letter (signing.ltv.sign_long_term),
                          with a signer of the test PKI (tests/pki/certomancer.yml): without a
                          TSA (B-B), and with the local certomancer animator (a separate process
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import importlib.metadata
 import io
 import os
@@ -63,7 +64,7 @@ from signing import ltv  # noqa: E402
 from signing.keys import DevCA, SignerIdentity, _LoadedKeySigner  # noqa: E402
 from signing.render import LetterContent, Paraf, SignatureBlock, render_letter  # noqa: E402
 from signing.sign import _stamp_style, reserved_bytes, sign_letter, stamp_lines  # noqa: E402
-from signing.verify import verify_letter  # noqa: E402
+from signing.verdict import Accepted, judge  # noqa: E402
 
 URL = "https://absah.bangkakab.go.id/v/q8Zk2vT0bW4mHc7LxN1pRa"
 NOW = dt.datetime(2026, 11, 23, 14, 5, tzinfo=ZoneInfo("Asia/Jakarta"))
@@ -154,7 +155,8 @@ def main() -> None:
             return sign_letter(pdf, identity, box, URL, lines, NOW)
 
         signed = ours()
-        assert verify_letter(signed, [ca.certificate_pem]).ok
+        accepted = [Accepted(hashlib.sha256(signed).hexdigest(), len(signed))]
+        assert judge(signed, [ca.certificate_pem], accepted).ok
         rows = [
             ("render only", measure(lambda: render_letter(CONTENT), n)),
             ("sign only (ours)", measure(ours, n)),
@@ -168,7 +170,7 @@ def main() -> None:
             ("pyHanko defaults (load_pkcs12 each)", measure(
                 lambda: pyhanko_sign(SimpleSigner.load_pkcs12(str(p12), passphrase=b"rahasia"),
                                      None), n)),
-            ("verify", measure(lambda: verify_letter(signed, [ca.certificate_pem]), n)),
+            ("verify", measure(lambda: judge(signed, [ca.certificate_pem], accepted), n)),
         ]
         rows += measure_levels(Path(tmp), n)
 

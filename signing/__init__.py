@@ -1,6 +1,8 @@
-"""Letter signing for Absah: render a letter, sign it (PAdES + QR stamp), verify it.
+"""Letter signing for Absah: render a letter, sign it (PAdES + QR stamp), judge a file.
 
 A plain library: bytes and frozen dataclasses in, bytes and reports out; no Flask, no database.
+Whether a presented file is a genuine letter has one answer, :func:`judge`
+(:mod:`signing.verdict`); :class:`SignatureReport` is what it found about each signature.
 """
 
 from .errors import InvalidConfig, KeyUnavailable, SigningError, TimestampUnavailable
@@ -15,15 +17,19 @@ from .render import (
     render_letter,
 )
 from .sign import sign_letter, stamp_lines
-from .verify import LetterReport, SignatureReport, verify_letter
+from .verdict import Accepted, FileVerdict, Finding, Outcome, candidate_digests, judge
+from .verify import SignatureReport
 
 __all__ = [
     "CA_COMMON_NAME",
+    "Accepted",
     "DevCA",
+    "FileVerdict",
+    "Finding",
     "InvalidConfig",
     "KeyUnavailable",
     "LetterContent",
-    "LetterReport",
+    "Outcome",
     "Paraf",
     "Pkcs11Config",
     "RenderedLetter",
@@ -33,9 +39,10 @@ __all__ = [
     "SignerIdentity",
     "SigningError",
     "TimestampUnavailable",
+    "candidate_digests",
+    "judge",
     "load_pkcs11_identity",
     "render_letter",
     "sign_letter",
     "stamp_lines",
-    "verify_letter",
 ]

@@ -65,6 +65,10 @@ class Outcome(enum.StrEnum):
     """Changed after signing: signed bytes altered, or something other than validation data
     appended, or the signature itself tampered with. Not valid."""
 
+    UNCHECKED = "unchecked"
+    """Nothing found changed, but a signature could not be checked: the validator itself
+    failed on it. Neither genuine nor shown to be tampered with; not valid."""
+
     UNTRUSTED = "untrusted"
     """Signed and unchanged, but the signer's certificate does not chain to a trust root."""
 
@@ -113,6 +117,8 @@ _FINDINGS_EN = {
     "listed_twice": "an added revision lists an object twice, so PDF readers disagree on what "
                     "the letter shows ({detail})",
     "timestamp_broken": "an added document timestamp does not verify",
+    "unchecked": "a signature cannot be checked: the validator failed on it, which is no "
+                 "evidence of a change ({detail})",
     "unreadable_update": "bytes that are no readable revision were appended after the letter",
     "other": "other changes were appended after signing ({detail})",
 }
@@ -126,7 +132,7 @@ class Finding:
     """One of ``signed_bytes_altered``, ``signature_dictionary``, ``signature_added``,
     ``annotation_added``, ``form_field_added``, ``content_changed``, ``pages_changed``,
     ``structure``, ``listed_twice``, ``timestamp_broken``, ``unreadable_update``,
-    ``other``."""
+    ``other``; and ``unchecked``, the one that is no change: the validator failed."""
 
     detail: str = ""
     """Specifics: who signed, which annotation or field, pyHanko's message."""
@@ -194,6 +200,8 @@ class FileVerdict:
                                 "end, which PDF readers ignore)" if self.trailing_whitespace
                                 else "") + ".",
             Outcome.CHANGED: f"Changed after signing: NOT valid. Found: {found or 'changes'}.",
+            Outcome.UNCHECKED: "Cannot be checked: NOT shown to be valid, nor to be changed. "
+                               f"Found: {found}.",
             Outcome.UNTRUSTED: "Not valid: the signature is intact, but the signer's "
                                "certificate was not issued by a trusted authority.",
             Outcome.NOT_ISSUED: "Not valid: the signature is intact and trusted, but this file "
@@ -453,7 +461,9 @@ async def _validate(embedded: Sequence[EmbeddedPdfSignature], reader: PdfFileRea
 def _signature_findings(reports: Sequence[SignatureReport]) -> list[Finding]:
     findings = []
     for report in reports:
-        if not (report.intact and report.valid):
+        if not report.checked:  # the validator failed: nothing is known, nothing proven
+            findings.append(Finding("unchecked", report.field_name))
+        elif not (report.intact and report.valid):
             findings.append(Finding("signed_bytes_altered" if report.signer else
                                     "signature_dictionary", report.field_name))
     return findings
@@ -526,7 +536,11 @@ async def _judge(data: bytes, reader: PdfFileReader, roots, matched: Accepted | 
     elif matched is None and embedded:
         findings += _unmatched_changes(reader, embedded, reports)
     if findings:
-        return _verdict(Outcome.CHANGED, **common, findings=tuple(dict.fromkeys(findings)))
+        # a change found outweighs a signature the validator failed on; alone, the failure
+        # is "cannot be checked", never tampering
+        outcome = (Outcome.UNCHECKED if all(f.code == "unchecked" for f in findings)
+                   else Outcome.CHANGED)
+        return _verdict(outcome, **common, findings=tuple(dict.fromkeys(findings)))
     letter = next((r for r, e in zip(reports, embedded, strict=True)
                    if e.sig_object_type == "/Sig"), None)
     if letter is None or not all(r.trusted for r, e in zip(reports, embedded, strict=True)
@@ -561,7 +575,9 @@ async def _appended(data: bytes, reader: PdfFileReader, own: PdfFileReader, tail
     findings = list(problems)
     for embedded, report in zip(later, reports, strict=True):
         if embedded.sig_object_type == "/DocTimeStamp":
-            if not (report.intact and report.valid):
+            if not report.checked:
+                findings.append(Finding("unchecked", report.field_name))
+            elif not (report.intact and report.valid):
                 findings.append(Finding("timestamp_broken", report.field_name))
         else:
             who = report.signer + (f", {report.signer_position}" if report.signer_position

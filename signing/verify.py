@@ -1,22 +1,34 @@
-"""Verify a signed letter with pyHanko: intact? trusted? modified after signing? who signed?
+"""Signature-level validation with pyHanko, for :mod:`signing.verdict`: one
+:class:`SignatureReport` per signature (or document timestamp): intact? cryptographically valid?
+trusted? what does it cover? who signed, and when?
 
-Validation never touches the network (``allow_fetching=False``): trust comes only from the roots
-given, and revocation is not checked (the development CA publishes no revocation data; a
-production CA's CRL/OCSP would be embedded at signing time instead). Any input, even garbage,
-yields a :class:`LetterReport`; nothing here raises for a bad file.
+Nothing here says whether a *file* is genuine: that is :func:`signing.verdict.judge`'s one
+strict verdict alone (which revision the issuer accepted, what was appended after it). A
+signature report is evidence it weighs, not a verdict.
+
+Validation never touches the network (the caller's contexts have ``allow_fetching=False``):
+trust comes only from the roots given, and revocation only from the data those contexts hold,
+which :mod:`signing.verdict` reads from the file's document security store. Revocation data
+does exist now: the development CA's signer certificates name a CRL distribution point, the
+portal publishes the CA's CRL at ``/ca.crl``, and B-LT signing and ``letters extend``
+(:mod:`signing.ltv`) embed CRLs or OCSP responses in the letter. A file without any is checked
+"soft-fail": no revocation data is not a revocation.
+
+A signature pyHanko rejects as malformed is reported as not intact. A failure of the validator
+itself (any other exception) is reported as *not checked* (:attr:`SignatureReport.checked`),
+which the verdict says as "cannot be checked", never as tampering.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from asn1crypto import x509 as asn1_x509
 from pyhanko.keys import load_certs_from_pemder_data
 from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import MDPPerm
 from pyhanko.sign.validation import (
@@ -25,11 +37,19 @@ from pyhanko.sign.validation import (
     async_validate_pdf_signature,
     async_validate_pdf_timestamp,
 )
+from pyhanko.sign.validation.errors import (
+    CMSAlgorithmProtectionError,
+    SignatureValidationError,
+)
 from pyhanko_certvalidator import ValidationContext
 
 from .errors import InvalidConfig
 
-__all__ = ["LetterReport", "SignatureReport", "verify_letter"]
+__all__ = ["SignatureReport"]
+
+# What pyHanko raises for a signature it rejects (malformed, disallowed, inconsistent): the
+# signature is bad. Any other exception is a failure of the validator, not of the signature.
+_REJECTED = (SignatureValidationError, CMSAlgorithmProtectionError, PdfError)
 
 _COVERAGE = {
     SignatureCoverageLevel.ENTIRE_FILE: "whole file",
@@ -91,50 +111,17 @@ class SignatureReport:
     problem: str
     """Why this signature is not fine (empty when it is)."""
 
-    @property
-    def ok(self) -> bool:
-        """Intact, valid, trusted, covering the whole file."""
-        return self.intact and self.valid and self.trusted and self.whole_file
-
-
-@dataclass(frozen=True)
-class LetterReport:
-    """The verdict on one file, for the public verification page and ``letters verify``."""
-
-    is_pdf: bool
-    """The input is a readable PDF file."""
-
-    signatures: tuple[SignatureReport, ...]
-    """One entry per signature, in signing order."""
-
-    modified_after_signing: bool
-    """Something (an annotation, text, a page) was appended after the last signature."""
-
-    intact: bool
-    """Every signature intact and valid, and the last one covers the whole file."""
-
-    trusted: bool
-    """Every signature chains to a trust root."""
-
-    qr_urls: tuple[str, ...]
-    """Verification URLs linked over the signature stamps in the signed revision (the QR code's
-    content, read from the link annotation placed over it, without decoding the image)."""
-
-    verdict_id: str
-    """One sentence for the public, in Indonesian."""
-
-    verdict_en: str
-    """The same sentence in English."""
+    checked: bool = True
+    """Validation ran to its end. False when the validator itself failed (an unexpected
+    error, see ``problem``): then nothing is known about the signature, neither that it is
+    intact nor that it was tampered with; ``intact``, ``valid`` and ``trusted`` are False
+    only because nothing was shown."""
 
     @property
     def ok(self) -> bool:
-        """Signed, intact, trusted and unmodified: the letter is what its signer issued."""
-        return bool(self.signatures) and self.intact and self.trusted
-
-
-def _report(is_pdf: bool, verdict_id: str, verdict_en: str) -> LetterReport:
-    return LetterReport(is_pdf=is_pdf, signatures=(), modified_after_signing=False, intact=False,
-                        trusted=False, qr_urls=(), verdict_id=verdict_id, verdict_en=verdict_en)
+        """Intact, valid, trusted, covering the whole file: this *signature* is fine (whether
+        the file is the letter is :func:`signing.verdict.judge`'s question)."""
+        return self.checked and self.intact and self.valid and self.trusted and self.whole_file
 
 
 def _trust_roots(trust_roots: Iterable[bytes]) -> list[asn1_x509.Certificate]:
@@ -173,12 +160,11 @@ async def _validate_one(embedded: EmbeddedPdfSignature, context: ValidationConte
             signed_at = ts.timestamp if timestamped else status.signer_reported_dt
             level = embedded.docmdp_level
             certification = _CERTIFICATION.get(level) if level is not None else None
-    except Exception as e:  # malformed signatures fail in many ways; report, never raise
-        return SignatureReport(
-            field_name=name, signer="", signer_position="", signer_organisation="",
-            intact=False, valid=False, trusted=False, coverage="unclear", whole_file=False,
-            signed_at=None, timestamped=False, certification=None, modification=None,
-            problem=f"signature cannot be validated: {e}")
+    except _REJECTED as e:  # pyHanko rejects the signature itself: report, never raise
+        return _unvalidated(name, f"signature cannot be validated: {e}")
+    except Exception as e:  # noqa: BLE001 (the validator failed, not the signature)
+        return _unvalidated(name, f"the signature cannot be checked (validator error: "
+                                  f"{type(e).__name__}: {e})", checked=False)
     cert = status.signing_cert
     coverage = status.coverage
     modification = getattr(status, "modification_level", None)
@@ -211,6 +197,14 @@ async def _validate_one(embedded: EmbeddedPdfSignature, context: ValidationConte
         modification=modification.name.lower() if modification is not None else None,
         problem="; ".join(problems),
     )
+
+
+def _unvalidated(name: str, problem: str, checked: bool = True) -> SignatureReport:
+    return SignatureReport(
+        field_name=name, signer="", signer_position="", signer_organisation="",
+        intact=False, valid=False, trusted=False, coverage="unclear", whole_file=False,
+        signed_at=None, timestamped=False, certification=None, modification=None,
+        problem=problem, checked=checked)
 
 
 def _linked_urls(reader: PdfFileReader, revision: int) -> tuple[str, ...]:
@@ -246,75 +240,3 @@ def _rect(annotation) -> tuple[float, ...]:
 
 def _overlaps(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-
-
-def _verdict(signatures: tuple[SignatureReport, ...], modified: bool) -> tuple[str, str]:
-    last = signatures[-1]
-    who = last.signer + (f", {last.signer_position}" if last.signer_position else "")
-    if not all(s.intact and s.valid for s in signatures):
-        return ("Tidak sah: isi dokumen telah diubah setelah ditandatangani, atau tanda "
-                "tangannya rusak.",
-                "Not valid: the document was altered after it was signed, or its signature "
-                "is broken.")
-    if not all(s.trusted for s in signatures):
-        return ("Tidak terverifikasi: tanda tangan utuh, tetapi sertifikat penanda tangan "
-                "tidak diterbitkan oleh penerbit yang dipercaya.",
-                "Not verified: the signature is intact, but the signer's certificate was not "
-                "issued by a trusted authority.")
-    if modified:  # strict: only the issuer's own validation data may follow (signing.verdict)
-        return ("Tidak sah: dokumen diubah setelah ditandatangani (ada tambahan setelah tanda "
-                "tangan).",
-                "Not valid: the document was changed after it was signed (something was "
-                "appended after the signature).")
-    return (f"Sah: dokumen asli dan tidak diubah sejak ditandatangani secara elektronik oleh "
-            f"{who}.",
-            f"Valid: the document is genuine and unaltered since it was electronically signed "
-            f"by {who}.")
-
-
-def verify_letter(pdf: bytes, trust_roots: Iterable[bytes],
-                  validation_time: dt.datetime | None = None) -> LetterReport:
-    """Validate every signature of ``pdf`` against ``trust_roots`` (PEM/DER certificates).
-
-    ``validation_time`` (aware) checks certificates as of that moment instead of now, e.g. the
-    signing time the portal recorded, so that letters stay verifiable after the signer's
-    certificate expires.
-    """
-    roots = _trust_roots(trust_roots)
-    if validation_time is not None and validation_time.utcoffset() is None:
-        raise InvalidConfig("validation_time must be timezone-aware")
-    if not isinstance(pdf, bytes | bytearray | memoryview) or b"%PDF-" not in bytes(pdf[:1024]):
-        return _report(False, "Berkas ini bukan dokumen PDF.", "This file is not a PDF document.")
-    try:
-        reader = PdfFileReader(io.BytesIO(bytes(pdf)), strict=False)
-        embedded = list(reader.embedded_signatures)
-    except Exception:  # any parse failure: the file is damaged, not our bug
-        return _report(True, "Berkas PDF ini rusak atau tidak dapat dibaca.",
-                       "This PDF file is damaged or cannot be read.")
-    if not embedded:
-        return _report(True, "Dokumen ini tidak memiliki tanda tangan elektronik.",
-                       "This document carries no electronic signature.")
-    context = ValidationContext(trust_roots=roots, allow_fetching=False,
-                                revocation_mode="soft-fail", moment=validation_time)
-
-    async def validate_all():
-        return tuple([await _validate_one(e, context) for e in embedded])
-
-    signatures = asyncio.run(validate_all())
-    last = signatures[-1]
-    modified = not last.whole_file
-    try:
-        urls = _linked_urls(reader, embedded[-1].signed_revision)
-    except Exception:  # the URLs are a convenience: a odd page tree must not sink the report
-        urls = ()
-    verdict_id, verdict_en = _verdict(signatures, modified)
-    return LetterReport(
-        is_pdf=True,
-        signatures=signatures,
-        modified_after_signing=modified,
-        intact=all(s.intact and s.valid for s in signatures) and last.whole_file,
-        trusted=all(s.trusted for s in signatures),
-        qr_urls=urls,
-        verdict_id=verdict_id,
-        verdict_en=verdict_en,
-    )

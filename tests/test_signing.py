@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import io
 import os
 import shutil
@@ -38,17 +39,28 @@ from pyhanko.sign.signers import Signer
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko.stamp import TextStamp, TextStampStyle
 
+from signing import verify
 from signing.errors import InvalidConfig, KeyUnavailable, SigningError
 from signing.keys import CA_COMMON_NAME, DevCA, SignerIdentity
 from signing.pkcs11 import Pkcs11Config, load_pkcs11_identity
 from signing.render import LetterContent, Paraf, SignatureBlock, render_letter
 from signing.sign import reserved_bytes, sign_letter, stamp_lines
-from signing.verify import verify_letter
+from signing.verdict import Accepted, Outcome, judge
 
 WIB = ZoneInfo("Asia/Jakarta")
 SIGNED_AT = dt.datetime(2026, 11, 23, 14, 5, 30, tzinfo=WIB)
 URL = "https://portal.test/v/q8Zk2vT0bW4mHc7LxN1pRa"
 CHECK_LETTER = Path("/work/shared/tools/check-letter")
+
+
+def issued(pdf: bytes) -> list[Accepted]:
+    """What the portal's records would hold for ``pdf`` had it issued it."""
+    return [Accepted(hashlib.sha256(pdf).hexdigest(), len(pdf))]
+
+
+def judge_issued(pdf: bytes, roots: list[bytes]):
+    """The one verdict (signing.verdict.judge) on a file the portal issued as it is."""
+    return judge(pdf, roots, issued(pdf))
 
 
 # -- fixtures: one CA and signer per module (RSA key generation is the slow part) --------------
@@ -179,9 +191,9 @@ def test_pkcs12_with_the_right_passphrase_signs_a_trusted_letter(
     path = tmp_path / "kasi.p12"
     _write_pkcs12(path, ca, "kasi-p12", b"rahasia-benar")
     identity = SignerIdentity.from_pkcs12(path, "rahasia-benar")
-    report = verify_letter(sign(render_letter(make_content()), identity), [ca.certificate_pem])
-    assert report.ok, report
-    assert report.signatures[0].signer == "Budi Santoso"
+    verdict = judge_issued(sign(render_letter(make_content()), identity), [ca.certificate_pem])
+    assert verdict.ok and verdict.outcome is Outcome.GENUINE, verdict
+    assert verdict.signer.signer == "Budi Santoso" and verdict.signer.ok
 
 
 def test_pkcs12_wrong_passphrase_or_missing_file_is_key_unavailable(tmp_path, ca):
@@ -241,8 +253,8 @@ def test_pkcs11_token_signs_a_trusted_letter(tmp_path, monkeypatch, ca, make_con
     identity = load_pkcs11_identity(Pkcs11Config(
         library=library, token_label="absah", key_label="hsm", pin="123456",
         chain_file=str(ca.directory / "ca.pem")))
-    report = verify_letter(sign(render_letter(make_content()), identity), [ca.certificate_pem])
-    assert report.ok, report
+    verdict = judge_issued(sign(render_letter(make_content()), identity), [ca.certificate_pem])
+    assert verdict.ok, verdict
     with pytest.raises(KeyUnavailable, match="cannot open PKCS#11 token"):
         load_pkcs11_identity(Pkcs11Config(library=library, token_label="absah",
                                           key_label="hsm", pin="000000"))
@@ -273,7 +285,7 @@ def test_long_letter_spans_pages_with_the_stamp_box_on_the_last(make_content, si
     page, x1, y1, x2, y2 = rendered.signature_box
     assert page == rendered.page_count - 1
     assert x2 - x1 >= 80 and y2 - y1 >= 28 / 25.4 * 72  # the QR gets at least 28 mm
-    assert verify_letter(sign(rendered), [ca.certificate_pem]).ok
+    assert judge_issued(sign(rendered), [ca.certificate_pem]).ok
 
 
 def test_letter_content_from_config_rejects_unknown_keys(make_content):
@@ -311,18 +323,19 @@ def test_the_pdf_is_dated_at_the_letter_s_time_and_stays_deterministic(make_cont
 # -- sign + verify ----------------------------------------------------------------------------
 
 def test_signed_letter_is_intact_trusted_and_covers_the_whole_file(signed, ca, kadinkes):
-    report = verify_letter(signed, [ca.certificate_pem])
-    assert report.ok and report.intact and report.trusted, report
-    assert not report.modified_after_signing
-    (sig,) = report.signatures
+    verdict = judge_issued(signed, [ca.certificate_pem])
+    assert verdict.ok and verdict.exact and verdict.findings == (), verdict
+    assert not verdict.validation_data_added and not verdict.trailing_whitespace
+    (sig,) = verdict.signatures
+    assert sig.ok and sig.checked and not sig.problem
     assert sig.intact and sig.valid and sig.trusted and sig.whole_file
     assert sig.coverage == "whole file"
     assert sig.signer == "dr. Hj. Ratna Sari Dewi, M.Kes."
     assert sig.signer_position == "Kepala Dinas Kesehatan"
     assert sig.certification == "no changes permitted"
     assert sig.signed_at == SIGNED_AT.replace(microsecond=0)
-    assert report.qr_urls == (URL,)
-    assert report.verdict_id.startswith("Sah:") and report.verdict_en.startswith("Valid:")
+    assert verdict.qr_urls == (URL,)
+    assert verdict.en.startswith("Genuine: this is the issued letter, unaltered")
     used, reserved = _container_sizes(signed)
     assert reserved == reserved_bytes(kadinkes) >= 2 * used  # signed once, no fallback
 
@@ -345,10 +358,12 @@ def test_byte_changed_inside_the_signed_range_breaks_integrity(signed, ca):
     start, length = int(byte_range[0]), int(byte_range[1])
     position = signed.index(b"(Absah)", start, start + length)  # the creator in /Info
     tampered = signed[:position] + b"(Absxh)" + signed[position + 7:]
-    report = verify_letter(tampered, [ca.certificate_pem])
-    assert not report.intact and not report.ok
-    assert not report.signatures[0].intact
-    assert report.verdict_id.startswith("Tidak sah")
+    verdict = judge(tampered, [ca.certificate_pem], issued(signed))
+    assert verdict.outcome is Outcome.CHANGED and not verdict.ok
+    assert verdict.matched is None  # the altered file does not begin with the issued one
+    assert not verdict.signatures[0].intact and verdict.signatures[0].checked
+    assert [f.code for f in verdict.findings] == ["signed_bytes_altered"]
+    assert verdict.en.startswith("Changed after signing: NOT valid")
 
 
 def _add_annotation(pdf: bytes) -> bytes:
@@ -375,44 +390,98 @@ def _add_text(pdf: bytes) -> bytes:
     return out.getvalue()
 
 
-@pytest.mark.parametrize("change", [_add_annotation, _add_text], ids=["annotation", "text"])
-def test_update_appended_after_signing_is_reported(signed, ca, change):
-    report = verify_letter(change(signed), [ca.certificate_pem])
-    assert report.modified_after_signing
-    assert not report.intact and not report.ok
-    (sig,) = report.signatures
-    assert sig.intact and sig.valid and sig.trusted  # the signed revision itself is fine
-    assert not sig.whole_file and sig.coverage != "whole file"
+@pytest.mark.parametrize(("change", "found"), [(_add_annotation, "annotation_added"),
+                                               (_add_text, "content_changed")],
+                         ids=["annotation", "text"])
+def test_update_appended_after_signing_is_reported(signed, ca, change, found):
+    changed = change(signed)
+    # after the issued file, as the portal sees it, and on its own (no record of it)
+    for accepted in (issued(signed), []):
+        verdict = judge(changed, [ca.certificate_pem], accepted)
+        assert verdict.outcome is Outcome.CHANGED and not verdict.ok, verdict
+        assert found in [f.code for f in verdict.findings], verdict.findings
+        (sig,) = verdict.signatures
+        assert sig.intact and sig.valid and sig.trusted  # the signed revision itself is fine
+        assert verdict.en.startswith("Changed after signing: NOT valid")
+    # the signature's own report says it no longer covers the file
+    assert not sig.whole_file and sig.coverage != "whole file" and not sig.ok
     assert "changed after this signature" in sig.problem
-    assert report.verdict_id.startswith("Tidak sah: dokumen diubah setelah ditandatangani")
 
 
 def test_letter_signed_by_another_ca_is_untrusted(tmp_path, make_content, sign, ca):
     stranger = DevCA.ensure(tmp_path / "other").signer_identity(
         "palsu", "dr. Hj. Ratna Sari Dewi, M.Kes.", None, "Kepala Dinas", "Dinkes Bangka")
-    report = verify_letter(sign(render_letter(make_content()), stranger), [ca.certificate_pem])
-    (sig,) = report.signatures
+    verdict = judge_issued(sign(render_letter(make_content()), stranger), [ca.certificate_pem])
+    (sig,) = verdict.signatures
     assert sig.intact and sig.valid and not sig.trusted
-    assert not report.trusted and not report.ok
-    assert report.verdict_id.startswith("Tidak terverifikasi")
+    assert "not trusted" in sig.problem
+    assert verdict.outcome is Outcome.UNTRUSTED and not verdict.ok
+    assert verdict.en.startswith("Not valid: the signature is intact, but the signer's")
 
 
-@pytest.mark.parametrize(("data", "is_pdf", "verdict"), [
-    (b"this is not a pdf", False, "bukan dokumen PDF"),
-    (b"", False, "bukan dokumen PDF"),
-    (b"%PDF-1.7\n garbage \x00\xff", True, "rusak"),
+@pytest.mark.parametrize(("data", "outcome"), [
+    (b"this is not a pdf", Outcome.NOT_PDF),
+    (b"", Outcome.NOT_PDF),
+    (b"%PDF-1.7\n garbage \x00\xff", Outcome.DAMAGED),
 ])
-def test_garbage_gets_a_report_not_an_exception(data, is_pdf, verdict, ca):
-    report = verify_letter(data, [ca.certificate_pem])
-    assert report.is_pdf is is_pdf
-    assert verdict in report.verdict_id
-    assert not report.ok and report.signatures == ()
+def test_garbage_gets_a_report_not_an_exception(data, outcome, ca):
+    verdict = judge(data, [ca.certificate_pem])
+    assert verdict.outcome is outcome
+    assert not verdict.ok and verdict.signatures == ()
 
 
 def test_unsigned_letter_is_reported_as_unsigned(make_content, ca):
-    report = verify_letter(render_letter(make_content()).pdf, [ca.certificate_pem])
-    assert report.is_pdf and not report.ok
-    assert "tidak memiliki tanda tangan" in report.verdict_id
+    verdict = judge_issued(render_letter(make_content()).pdf, [ca.certificate_pem])
+    assert verdict.outcome is Outcome.UNSIGNED and not verdict.ok
+    assert "no electronic signature" in verdict.en
+
+
+def test_the_signing_library_has_one_verdict_and_it_is_judge():
+    """Nothing in signing/ but signing.verdict.judge says a file is genuine: the old loose
+    file-level report (the last signature covers the file) is gone."""
+    import signing
+
+    assert not hasattr(verify, "verify_letter") and not hasattr(verify, "LetterReport")
+    assert not hasattr(signing, "verify_letter") and not hasattr(signing, "LetterReport")
+    assert signing.judge is judge and verify.__all__ == ["SignatureReport"]
+
+
+def test_a_validator_failure_cannot_be_checked_and_is_not_tampering(signed, ca, monkeypatch):
+    """An exception inside pyHanko's validation is the validator's failure: the signature is
+    "not checked", and the verdict says the file cannot be checked, not that it was changed."""
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("validator exploded")
+
+    monkeypatch.setattr(verify, "async_validate_pdf_signature", broken)
+    verdict = judge_issued(signed, [ca.certificate_pem])
+    assert verdict.outcome is Outcome.UNCHECKED and not verdict.ok, verdict
+    assert [f.code for f in verdict.findings] == ["unchecked"]
+    (sig,) = verdict.signatures
+    assert not sig.checked and not sig.ok
+    assert "cannot be checked" in sig.problem and "validator exploded" in sig.problem
+    assert "tampered" not in verdict.en and "Changed" not in verdict.en
+    assert verdict.en.startswith("Cannot be checked")
+    assert "cannot be checked" in verdict.findings[0].en
+    # a change found still outweighs the failure: an annotated file is "changed"
+    changed = judge(_add_annotation(signed), [ca.certificate_pem], issued(signed))
+    assert changed.outcome is Outcome.CHANGED
+    assert {"unchecked", "annotation_added"} <= {f.code for f in changed.findings}
+
+
+def test_a_signature_pyhanko_rejects_is_still_not_intact(signed, ca, monkeypatch):
+    """What pyHanko raises for a bad signature (SignatureValidationError) stays a broken
+    signature: only other exceptions are the validator's own failure."""
+    from pyhanko.sign.validation.errors import SignatureValidationError
+
+    async def rejects(*args, **kwargs):
+        raise SignatureValidationError("malformed signer info")
+
+    monkeypatch.setattr(verify, "async_validate_pdf_signature", rejects)
+    verdict = judge_issued(signed, [ca.certificate_pem])
+    assert verdict.outcome is Outcome.CHANGED
+    assert [f.code for f in verdict.findings] == ["signature_dictionary"]
+    assert verdict.signatures[0].checked and not verdict.signatures[0].intact
 
 
 def test_sign_failures_are_signing_errors(make_content, kadinkes):
@@ -491,9 +560,9 @@ def tsa():
 def test_timestamped_letter_carries_a_trusted_timestamp(tsa, make_content, sign, ca, kadinkes):
     url, tsa_root = tsa
     signed = sign(render_letter(make_content()), timestamper_url=url)
-    report = verify_letter(signed, [ca.certificate_pem, tsa_root])
-    assert report.ok, report
-    assert report.signatures[0].timestamped
+    verdict = judge_issued(signed, [ca.certificate_pem, tsa_root])
+    assert verdict.ok, verdict
+    assert verdict.signatures[0].timestamped and verdict.time_source == "timestamp"
     used, reserved = _container_sizes(signed)
     assert reserved == reserved_bytes(kadinkes, with_timestamp=True) >= 2 * used
 

@@ -181,6 +181,30 @@ def test_cli_at_checks_certificates_as_of_another_date(demo, storage, runner, tm
     assert last.exit_code == 2 and "changed" not in last.output and "--at" in last.output
 
 
+def test_a_validator_failure_reads_as_cannot_be_checked_on_the_page_and_in_the_cli(
+        app, demo, storage, runner, tmp_path, monkeypatch):
+    """pyHanko's validation raising is the checker's failure: "tidak dapat diperiksa" on the
+    page and "cannot be checked" in the CLI, never "changed" or a tampered signature."""
+    letter = walk("rekom-nakes", storage)[0].letters[0]
+    pdf = storage.read(letter.storage_key)
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("validator exploded")
+
+    monkeypatch.setattr(signing.verify, "async_validate_pdf_signature", broken)
+    body = text(_page(app, letter.token, pdf))
+    assert VERDICT.findall(body) == ["unchecked"]
+    result_panel = body[body.index("data-verdict"):body.index("</section>",
+                                                              body.index("data-verdict"))]
+    assert "TIDAK DAPAT DIPERIKSA" in result_panel and "tidak dapat diperiksa" in result_panel
+    assert "DIUBAH" not in result_panel and "dirusak" not in result_panel
+    assert 'class="verdict ok"' not in result_panel
+    result = _cli(runner, tmp_path, pdf)
+    assert result.exit_code == 1 and OUTCOME.findall(result.output) == ["unchecked"]
+    assert "cannot be checked" in result.output and "intact=False" not in result.output
+    assert "tampered" not in result.output and "Changed after signing" not in result.output
+
+
 def test_the_page_shows_what_a_stranger_needs_to_judge_a_paper_copy(app, demo, storage):
     issued = {lt.letter_key: lt for lt in walk("sik-perekam-medis", storage)[0].letters}
     sik = issued["sik"]

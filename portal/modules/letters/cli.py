@@ -32,6 +32,9 @@ def letters_verify(pdf, at):
     click.echo(f"file: {pdf}")
     click.echo(f"outcome: {verdict.kind}")
     for signature in file.signatures:
+        if not signature.checked:  # the validator failed: no claim either way
+            click.echo(f"  {signature.field_name}: {signature.problem}")
+            continue
         click.echo(f"  {signature.field_name}: {signature.signer} ({signature.signer_position})"
                    f" intact={signature.intact} trusted={signature.trusted}"
                    f"{' timestamped' if signature.timestamped else ''}")

@@ -39,6 +39,11 @@ KINDS = {
                 _l("Seseorang mengubah berkas ini setelah surat ditandatangani. Isinya tidak "
                    "dapat dipercaya, walaupun tampak benar. Mintalah berkas asli kepada "
                    "pemegang surat atau instansi penerbit.")),
+    "unchecked": (_l("TIDAK DAPAT DIPERIKSA"),
+                  _l("Tanda tangan elektronik berkas ini tidak dapat diperiksa karena terjadi "
+                     "kesalahan pada pemeriksaan. Ini tidak berarti berkasnya diubah, tetapi "
+                     "keasliannya juga belum terbukti: jangan mengandalkannya dulu. Cobalah "
+                     "lagi nanti atau hubungi instansi penerbit.")),
     "untrusted": (_l("TIDAK SAH: PENANDA TANGAN TIDAK DIKENAL"),
                   _l("Tanda tangan elektronik berkas ini utuh, tetapi sertifikatnya tidak "
                      "diterbitkan oleh penerbit yang dipercaya portal ini. Berkas ini tidak "
@@ -66,6 +71,8 @@ FINDINGS = {
     "listed_twice": _l("satu objek dicantumkan dua kali dalam revisi tambahan, sehingga "
                        "program pembaca PDF dapat menampilkan isi yang berbeda"),
     "timestamp_broken": _l("cap waktu yang ditambahkan tidak sah"),
+    "unchecked": _l("tanda tangan tidak dapat diperiksa: pemeriksaannya gagal, dan ini bukan "
+                    "bukti adanya perubahan"),
     "unreadable_update": _l("tambahan yang tidak dapat dibaca"),
     "other": _l("perubahan lain setelah ditandatangani"),
 }
