@@ -5,13 +5,10 @@ official, and recorded by the next decision without being sent again."""
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 
 import pytest
 from webclient import Browser, text
-from werkzeug.datastructures import FileStorage
-from werkzeug.test import encode_multipart
 
 from portal.modules.accounts.models import User
 from portal.modules.applications import kept
@@ -33,17 +30,8 @@ def _official(app, email, htmx=False) -> Browser:
 
 def _decide(browser, task, data, files=None):
     """Post the task's decision form with its files, as a browser (or htmx) sends it."""
-    if browser.token is None:
-        browser.get("/login")
-    payload = {**data, "csrf_token": browser.token}
-    for key, (content, name) in (files or {}).items():
-        payload[f"doc_{key}"] = FileStorage(io.BytesIO(content), filename=name)
-    boundary, body = encode_multipart(payload)
-    response = browser.client.post(
-        f"/tasks/{task.id}/decide", data=body, headers=browser._headers(),
-        content_type=f"multipart/form-data; boundary={boundary}")
-    browser._remember(response)
-    return response
+    return browser.post_files(f"/tasks/{task.id}/decide", data,
+                              {f"doc_{key}": file for key, file in (files or {}).items()})
 
 
 def _recommendations(application):

@@ -37,6 +37,26 @@ class Browser:
         self._remember(response)
         return response
 
+    def post_files(self, url, data, files=None):
+        """POST a form with files (field name -> (bytes, file name)) as a browser sends it,
+        encoded here, in memory: the test client spools a large body to a temporary file it
+        never closes."""
+        import io
+
+        from werkzeug.datastructures import FileStorage
+        from werkzeug.test import encode_multipart
+
+        if self.token is None:
+            self.get("/login")
+        payload = {**data, "csrf_token": self.token}
+        for field, (content, name) in (files or {}).items():
+            payload[field] = FileStorage(io.BytesIO(content), filename=name)
+        boundary, body = encode_multipart(payload)
+        response = self.client.post(url, data=body, headers=self._headers(),
+                                    content_type=f"multipart/form-data; boundary={boundary}")
+        self._remember(response)
+        return response
+
     def login(self, email, password):
         self.get("/login")
         response = self.post("/login", {"email": email, "password": password})

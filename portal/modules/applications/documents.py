@@ -146,22 +146,33 @@ def upload_problems(spec: SopSpec, step: StepSpec, form, uploads: Mapping[str, U
     Every document in ``must_replace`` (flagged incomplete by the return being corrected)
     that still applies must come with a new version, whether or not it is required and
     whichever step first asked for it; each one missing is named."""
-    errors: dict[str, object] = {}
     wanted = {d.key: d for d in correction_documents(spec, step.key, form, must_replace)}
-    for key in uploads:
-        if key not in wanted:
+
+    def missing(key: str, doc: DocumentSpec):
+        if key in must_replace:
+            return _l("%(label)s dikembalikan untuk perbaikan: unggah versi baru.",
+                      label=doc.label)
+        if doc.required and key not in existing:
+            return _l("%(label)s wajib diunggah.", label=doc.label)
+        return None
+
+    return _screened(wanted, uploads, missing)
+
+
+def _screened(wanted: Mapping[str, DocumentSpec], uploads: Mapping[str, Upload],
+              missing) -> dict[str, object]:
+    """The problems of uploads against the documents a step wants: a file it does not ask
+    for, a file the screen refuses, or ``missing(key, doc)`` for a document without one."""
+    errors: dict[str, object] = {}
+    for key, upload in uploads.items():
+        if key not in wanted and upload.data:
             errors[key] = _l("Dokumen ini tidak diminta pada langkah ini.")
     for key, doc in wanted.items():
         upload = uploads.get(key)
         if upload is None or not upload.data:
-            if key in must_replace:
-                errors[key] = _l("%(label)s dikembalikan untuk perbaikan: unggah versi baru.",
-                                 label=doc.label)
-            elif doc.required and key not in existing:
-                errors[key] = _l("%(label)s wajib diunggah.", label=doc.label)
-            continue
-        problem = upload_problem(doc, upload)
-        if problem is not None:
+            if (problem := missing(key, doc)) is not None:
+                errors[key] = problem
+        elif (problem := upload_problem(doc, upload)) is not None:
             errors[key] = problem
     return errors
 
@@ -238,17 +249,6 @@ def official_upload_problems(spec: SopSpec, step: StepSpec, form, uploads: Mappi
     forward decision: every forward brings its required documents anew; a return or a
     rejection needs none (but what comes with it is screened and kept)."""
     wanted = {d.key: d for d in official_documents_at_step(spec, step.key, form)}
-    errors: dict[str, object] = {}
-    for key, upload in uploads.items():
-        if key not in wanted and upload.data:
-            errors[key] = _l("Dokumen ini tidak diminta pada langkah ini.")
-    for key, doc in wanted.items():
-        upload = uploads.get(key)
-        if upload is None or not upload.data:
-            if forward and doc.required:
-                errors[key] = _l("%(label)s wajib diunggah.", label=doc.label)
-            continue
-        problem = upload_problem(doc, upload)
-        if problem is not None:
-            errors[key] = problem
-    return errors
+    return _screened(wanted, uploads, lambda _key, doc: (
+        _l("%(label)s wajib diunggah.", label=doc.label) if forward and doc.required
+        else None))
