@@ -70,8 +70,9 @@ def backup_verify(directory):
 
 
 @storage_cli.command("sweep")
-@click.option("--stale-minutes", type=click.IntRange(min=0), default=15, show_default=True,
-              help="Delete staging files without a record once this old.")
+@click.option("--stale-minutes", type=click.IntRange(min=5), default=15, show_default=True,
+              help="Delete staging files without a record once this old (at least 5: a "
+                   "letter being issued right now is staged too, until its decision commits).")
 def storage_sweep(stale_minutes):
     """Promote staged letters whose record committed; delete stale ones without a record."""
     from portal.core.db import db
