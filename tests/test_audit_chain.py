@@ -169,6 +169,9 @@ def test_another_key_does_not_verify_the_chain(app, runner):
     finally:
         object.__setattr__(config, "audit_key", "test-audit-key")
     assert result.exit_code == 1 and "tampered" in result.output
+    # A lost or mistyped key is told apart from one rewritten record: nothing carries it.
+    assert "no keyed record carries this audit key" in result.output
+    assert "restore instance/audit_key" in result.output
 
 POSTGRESQL = BACKENDS[1]
 

@@ -216,6 +216,23 @@ class ChainReport:
         return not self.ok
 
 
+WRONG_KEY = ("no keyed record carries this audit key: either it is not the key the chain was "
+             "sealed with (restore instance/audit_key or PORTAL_AUDIT_KEY from the backup, the "
+             "same on every host) or every keyed record was rewritten")
+
+
+def _no_record_carries(key: bytes, head, checkpoints) -> bool:
+    """Whether the head, every checkpoint and the first keyed event all fail under ``key``:
+    what a lost or mistyped key looks like (one rewritten record would not fail them all)."""
+    if head.mac is None or _head_keyed(key, head.seq, head.hash, head.mac):
+        return False
+    if any(_head_keyed(key, c.seq, c.hash, c.mac) for c in checkpoints.values()):
+        return False
+    first = (AuditEvent.select().where(AuditEvent.mac.is_null(False))
+             .order_by(AuditEvent.id).first())
+    return first is None or not _content_ok(key, first)
+
+
 def verify_chain(batch: int = 2000) -> ChainReport:
     """Check every sealed event's link, hash and MAC, the keyed checkpoints and head, and
     every unsealed event's MAC; report the first problem (read only)."""
@@ -227,6 +244,9 @@ def verify_chain(batch: int = 2000) -> ChainReport:
 
     def broken(seq: int, reason: str) -> ChainReport:
         return ChainReport(expected_seq - 1, seq, reason)
+
+    if _no_record_carries(key, head, checkpoints):
+        return broken(1, WRONG_KEY)
 
     while expected_seq <= head.seq:
         rows = list(AuditEvent.select().where((AuditEvent.seq >= expected_seq)
