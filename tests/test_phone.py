@@ -78,12 +78,13 @@ def visits(ids: dict) -> list[tuple[str | None, list[str]]]:
         (None, ["/", f"/services/{SIK}", "/register", "/login", f"/v/{ids['token']}"]),
         (APPLICANT, [f"/services/{SIK}", f"/services/{SIK}/apply", "apply-with-errors",
                      f"/applications/{ids['done']}", f"/applications/{ids['waiting']}",
-                     "/applications"]),
-        (PETUGAS, ["/inbox", f"/tasks/{ids['check']}", f"/letters/{ids['letter']}"]),
+                     "/applications", "/account"]),
+        (PETUGAS, ["/inbox", f"/tasks/{ids['check']}", f"/letters/{ids['letter']}",
+                   "/account"]),
         (ids["paraf_by"], ["/inbox", f"/tasks/{ids['paraf']}"]),
         (f"admin@{MALANG}", ["/admin/", "/admin/users", "/admin/acting", "/admin/sops",
                              "/admin/days-off", "/admin/outbox", "/admin/letter-templates",
-                             "/letters"]),
+                             "/admin/signing-certificates", "/admin/settings", "/letters"]),
         ("admin@dinkes-bangka.absah.test", ["/admin/approvals"]),
     ]
 
